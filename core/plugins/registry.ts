@@ -1,0 +1,311 @@
+/**
+ * The plugin registry: knows the built-in plugins, enables each per the site
+ * config, runs their lifecycle and calls their hooks so that a plugin that
+ * throws is reported in the `plugins` resource and never takes the agent down.
+ *
+ * @module
+ */
+import type { ConfigProblem, EdgespanConfig } from "../config/types.ts";
+import type { KnownPlugin } from "../config/validate.ts";
+import type { LocalIdentity } from "../identity/identity.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PluginStatusSpec } from "../resources/specs.ts";
+import { ResourceType } from "../resources/definitions.ts";
+import type { ResourceStore } from "../resources/store.ts";
+import {
+  type AnyPluginDefinition,
+  type HookMap,
+  PluginError,
+  type PluginInstance,
+  type PluginKind,
+} from "./types.ts";
+
+interface Slot {
+  def: AnyPluginDefinition;
+  instance?: PluginInstance<PluginKind, unknown>;
+  abort?: AbortController;
+  optionsJson?: string;
+  status: PluginStatusSpec;
+}
+
+/** Options for {@linkcode PluginRegistry}. */
+export interface PluginRegistryOptions {
+  store: ResourceStore;
+  log: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** Called when a plugin asks for a reconcile. @default nothing */
+  requestReconcile?: (reason: string) => void;
+}
+
+/** Whether a plugin is enabled by a config (its entry, else its default). */
+export function isEnabled(def: AnyPluginDefinition, config: EdgespanConfig): boolean {
+  return config.plugins[def.name]?.enabled ?? def.defaultEnabled;
+}
+
+/** Turns definitions into what config validation needs to check `plugins:`. */
+export function knownPlugins(defs: readonly AnyPluginDefinition[]): KnownPlugin[] {
+  return defs.map((def) => ({
+    name: def.name,
+    validateOptions: (raw: Record<string, unknown>): ConfigProblem[] => {
+      if (!def.parseOptions) {
+        return Object.keys(raw).map((k) => ({
+          path: k,
+          message: `unknown key; plugin "${def.name}" takes only "enabled"`,
+        }));
+      }
+      const result = def.parseOptions(raw);
+      return result.ok ? [] : result.problems;
+    },
+  }));
+}
+
+/** Runs the plugins. */
+export class PluginRegistry {
+  readonly #slots: Slot[] = [];
+  readonly #store: ResourceStore;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #requestReconcile: (reason: string) => void;
+
+  constructor(definitions: readonly AnyPluginDefinition[], options: PluginRegistryOptions) {
+    const seen = new Set<string>();
+    for (const def of definitions) {
+      if (seen.has(def.name)) throw new TypeError(`Cannot register plugin "${def.name}" twice`);
+      seen.add(def.name);
+      this.#slots.push({
+        def,
+        status: {
+          name: def.name,
+          kind: def.kind,
+          version: def.version,
+          description: def.description,
+          enabled: false,
+          state: "disabled",
+          errors: 0,
+          lastError: "",
+          lastErrorTime: "",
+        },
+      });
+    }
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    this.#requestReconcile = options.requestReconcile ?? (() => {});
+    for (const slot of this.#slots) this.#publish(slot);
+  }
+
+  /** The definitions, for config validation and listings. */
+  definitions(): AnyPluginDefinition[] {
+    return this.#slots.map((s) => s.def);
+  }
+
+  /** Status of every plugin. */
+  statuses(): PluginStatusSpec[] {
+    return this.#slots.map((s) => ({ ...s.status }));
+  }
+
+  #publish(slot: Slot): void {
+    this.#store.set(ResourceType.plugins, slot.def.name, slot.status);
+  }
+
+  #fail(slot: Slot, operation: string, cause: unknown): PluginError {
+    const err = new PluginError(slot.def.name, operation, cause);
+    slot.status = {
+      ...slot.status,
+      state: "failed",
+      errors: slot.status.errors + 1,
+      lastError: err.message,
+      lastErrorTime: new Date(this.#now()).toISOString(),
+    };
+    this.#publish(slot);
+    this.#log.warn("plugin failed", { plugin: slot.def.name, operation, error: err.message });
+    return err;
+  }
+
+  #recovered(slot: Slot): void {
+    if (slot.status.state === "failed" && slot.instance) {
+      slot.status = { ...slot.status, state: "running" };
+      this.#publish(slot);
+    }
+  }
+
+  async #stop(slot: Slot): Promise<void> {
+    const instance = slot.instance;
+    slot.abort?.abort();
+    delete slot.instance;
+    delete slot.abort;
+    delete slot.optionsJson;
+    try {
+      await instance?.stop?.();
+    } catch (e) {
+      this.#fail(slot, "stop", e);
+    }
+  }
+
+  /**
+   * Brings the running set in line with `config`: stops disabled plugins,
+   * starts enabled ones, and hands changed options or config to running ones
+   * through `reload` (no restart, so healthy tunnels are kept). A plugin that
+   * failed to start is retried on the next call.
+   */
+  async apply(config: EdgespanConfig, identity: LocalIdentity): Promise<void> {
+    for (const slot of this.#slots) {
+      const enabled = isEnabled(slot.def, config);
+      if (!enabled) {
+        if (slot.instance) await this.#stop(slot);
+        slot.status = { ...slot.status, enabled: false, state: "disabled" };
+        this.#publish(slot);
+        continue;
+      }
+      const raw = config.plugins[slot.def.name]?.options ?? {};
+      let options: unknown = raw;
+      if (slot.def.parseOptions) {
+        const parsed = slot.def.parseOptions(raw);
+        if (!parsed.ok) {
+          this.#fail(slot, "options", parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; "));
+          continue;
+        }
+        options = parsed.options;
+      }
+      const optionsJson = JSON.stringify(options);
+      if (slot.instance) {
+        try {
+          await slot.instance.reload?.(options, config);
+          slot.optionsJson = optionsJson;
+          slot.status = { ...slot.status, enabled: true };
+          this.#recovered(slot);
+          this.#publish(slot);
+        } catch (e) {
+          this.#fail(slot, "reload", e);
+        }
+        continue;
+      }
+      const abort = new AbortController();
+      const name = slot.def.name;
+      try {
+        const instance = slot.def.create({
+          pluginName: name,
+          config,
+          identity,
+          log: this.#log.with({ plugin: name }),
+          now: this.#now,
+          signal: abort.signal,
+          requestReconcile: (reason) => this.#requestReconcile(`${name}: ${reason}`),
+          listResources: <S>(type: string) => this.#store.list<S>(type),
+        }, options) as PluginInstance<PluginKind, unknown>;
+        await instance.start?.();
+        slot.instance = instance;
+        slot.abort = abort;
+        slot.optionsJson = optionsJson;
+        slot.status = { ...slot.status, enabled: true, state: "running" };
+        this.#publish(slot);
+      } catch (e) {
+        abort.abort();
+        slot.status = { ...slot.status, enabled: true };
+        this.#fail(slot, "start", e);
+      }
+    }
+  }
+
+  /** Stops every running plugin (reverse order). */
+  async stopAll(): Promise<void> {
+    for (const slot of [...this.#slots].reverse()) {
+      if (!slot.instance) continue;
+      await this.#stop(slot);
+      slot.status = { ...slot.status, state: "stopped" };
+      this.#publish(slot);
+    }
+  }
+
+  #running<K extends PluginKind>(kind: K): { slot: Slot; hooks: HookMap[K] }[] {
+    return this.#slots
+      .filter((s) => s.def.kind === kind && s.instance)
+      .map((s) => ({ slot: s, hooks: s.instance as unknown as HookMap[K] }));
+  }
+
+  /** Names of running plugins of a kind, in registration order. */
+  runningNames(kind: PluginKind): string[] {
+    return this.#running(kind).map((r) => r.slot.def.name);
+  }
+
+  /** Calls every running plugin of a kind; a throwing one is reported and skipped. */
+  collect<K extends PluginKind, R>(
+    kind: K,
+    operation: string,
+    call: (hooks: HookMap[K], name: string) => R,
+  ): { name: string; value: R }[] {
+    const out: { name: string; value: R }[] = [];
+    for (const { slot, hooks } of this.#running(kind)) {
+      try {
+        out.push({ name: slot.def.name, value: call(hooks, slot.def.name) });
+        this.#recovered(slot);
+      } catch (e) {
+        this.#fail(slot, operation, e);
+      }
+    }
+    return out;
+  }
+
+  /** Async form of {@linkcode collect}; plugins run concurrently. */
+  async collectAsync<K extends PluginKind, R>(
+    kind: K,
+    operation: string,
+    call: (hooks: HookMap[K], name: string) => Promise<R>,
+  ): Promise<{ name: string; value: R }[]> {
+    const running = this.#running(kind);
+    const settled = await Promise.allSettled(running.map(({ slot, hooks }) => call(hooks, slot.def.name)));
+    const out: { name: string; value: R }[] = [];
+    settled.forEach((result, i) => {
+      const { slot } = running[i]!;
+      if (result.status === "fulfilled") {
+        out.push({ name: slot.def.name, value: result.value });
+        this.#recovered(slot);
+      } else {
+        this.#fail(slot, operation, result.reason);
+      }
+    });
+    return out;
+  }
+
+  /** Pipes `input` through every running plugin of a kind; a throwing one passes it on unchanged. */
+  pipeline<K extends PluginKind, T>(
+    kind: K,
+    operation: string,
+    input: T,
+    call: (hooks: HookMap[K], value: T) => T,
+  ): T {
+    let value = input;
+    for (const { slot, hooks } of this.#running(kind)) {
+      try {
+        value = call(hooks, value);
+        this.#recovered(slot);
+      } catch (e) {
+        this.#fail(slot, operation, e);
+      }
+    }
+    return value;
+  }
+
+  /**
+   * The answer of the first running plugin of a kind; `fallback` when none
+   * runs or it throws.
+   */
+  first<K extends PluginKind, R>(
+    kind: K,
+    operation: string,
+    call: (hooks: HookMap[K]) => R,
+    fallback: () => R,
+  ): R {
+    const [head] = this.#running(kind);
+    if (!head) return fallback();
+    try {
+      const value = call(head.hooks);
+      this.#recovered(head.slot);
+      return value;
+    } catch (e) {
+      this.#fail(head.slot, operation, e);
+      return fallback();
+    }
+  }
+}
