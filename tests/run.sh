@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every check and test, then prints "N passed, N failed, N skipped".
+# As root it first installs the Debian packages the privileged tests need.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .cache
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  while read -r pkg; do
+    pkg=${pkg%%#*}; pkg=${pkg// /}
+    [ -n "$pkg" ] || continue
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done < tests/apt-packages.txt
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${missing[*]}"
+    apt-get update -qq >/dev/null 2>&1 || echo "apt-get update failed; continuing"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+      || echo "apt-get install failed for some of: ${missing[*]} (dependent tests will skip with a reason)"
+  fi
+else
+  echo "== not root: privileged tests will skip with a reason"
+fi
+
+if [ ! -x node_modules/.bin/deno ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund --loglevel=error || exit 1
+fi
+DENO="$PWD/node_modules/.bin/deno"
+export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+
+passed=0; failed=0
+step() { # name, command...
+  local name=$1; shift
+  if "$@" > ".cache/$name.log" 2>&1; then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name"; tail -n 40 ".cache/$name.log"; failed=$((failed + 1))
+  fi
+}
+echo "== static checks"
+step fmt "$DENO" fmt --check
+step lint "$DENO" lint
+step check "$DENO" check mod.ts tests/
+
+echo "== deno test"
+rm -f .cache/junit.xml
+"$DENO" test -A --parallel --junit-path=.cache/junit.xml tests/ 2>&1 | tee .cache/test.log
+"$DENO" run --allow-read tests/_tools/summary.ts .cache/junit.xml "$passed" "$failed"
