@@ -30,7 +30,10 @@ export class Reader {
   map(value: unknown, path: string, known: readonly string[]): RawMap {
     if (value === undefined || value === null) return {};
     if (!isMap(value)) {
-      this.report(path || "(top level)", `expected a mapping, got ${describe(value)}`);
+      this.report(
+        path || "(top level)",
+        `expected a mapping, got ${describe(value)}`,
+      );
       return {};
     }
     for (const key of Object.keys(value)) {
@@ -96,7 +99,10 @@ export class Reader {
     const out: string[] = [];
     value.forEach((item, i) => {
       if (typeof item === "string") out.push(item);
-      else this.report(`${path}[${i}]`, `expected a string, got ${describe(item)}`);
+      else {this.report(
+          `${path}[${i}]`,
+          `expected a string, got ${describe(item)}`,
+        );}
     });
     return out;
   }
@@ -120,12 +126,17 @@ export class Reader {
     fallback: T,
   ): T {
     if (value === undefined || value === null) return fallback;
-    if (typeof value === "string" && (allowed as readonly string[]).includes(value)) {
+    if (
+      typeof value === "string" &&
+      (allowed as readonly string[]).includes(value)
+    ) {
       return value as T;
     }
     this.report(
       path,
-      `${describe(value)} is not one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+      `${describe(value)} is not one of ${
+        allowed.map((a) => `"${a}"`).join(", ")
+      }`,
     );
     return fallback;
   }

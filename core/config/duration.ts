@@ -14,7 +14,9 @@ const UNIT_MS: Record<string, number> = {
 export function parseDuration(text: string | number): number {
   if (typeof text === "number") {
     if (!Number.isFinite(text) || text < 0) {
-      throw new SyntaxError(`Cannot use ${text} as a duration: expected seconds >= 0`);
+      throw new SyntaxError(
+        `Cannot use ${text} as a duration: expected seconds >= 0`,
+      );
     }
     return Math.round(text * 1000);
   }

@@ -1,4 +1,4 @@
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import type { ConfigProblem, EdgespanConfig } from "./types.ts";
 import { validateConfig, type ValidateOptions } from "./validate.ts";
 
@@ -9,7 +9,9 @@ export class ConfigError extends Error {
 
   constructor(file: string, problems: ConfigProblem[]) {
     super(
-      `Cannot use config "${file}": ${problems.length} problem${problems.length === 1 ? "" : "s"}\n` +
+      `Cannot use config "${file}": ${problems.length} problem${
+        problems.length === 1 ? "" : "s"
+      }\n` +
         problems.map((p) => `  ${p.path}: ${p.message}`).join("\n"),
     );
     this.name = "ConfigError";
@@ -24,12 +26,17 @@ export function parseConfigText(
   file: string,
   options: ValidateOptions = {},
 ): EdgespanConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {
+    prettyErrors: false,
+    uniqueKeys: true,
+    lineCounter: lines,
+  });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => ({
-        path: `line ${(e.linePos?.[0]?.line ?? 0)}`,
+        path: `line ${lines.linePos(e.pos[0]).line}`,
         message: `YAML syntax: ${e.message.split("\n")[0]}`,
       })),
     );

@@ -18,7 +18,9 @@ function randomBytes(n: number): Uint8Array {
  * A commented starter config with a fresh cluster id and a fresh 32-byte
  * secret. Every box of a site group must share the `cluster` section.
  */
-export function renderStarterConfig(options: StarterConfigOptions = {}): string {
+export function renderStarterConfig(
+  options: StarterConfigOptions = {},
+): string {
   const random = options.random ?? randomBytes;
   const id = encodeBase64(random(32));
   const secret = encodeBase64(random(32));

@@ -141,31 +141,51 @@ export function validateConfig(
   const r = new Reader();
   const top = r.map(raw, "", TOP_KEYS);
   if (raw === undefined || raw === null) {
-    r.report("(top level)", "the file is empty; start from `edgespan gen config`");
+    r.report(
+      "(top level)",
+      "the file is empty; start from `edgespan gen config`",
+    );
   }
 
   // cluster
   const cluster = r.map(top.cluster, "cluster", ["id", "secret"]);
   const id = r.string(cluster.id, "cluster.id", "");
-  if (!id) r.report("cluster.id", "is required (any opaque string; `edgespan gen config` makes one)");
-  else if (new TextEncoder().encode(id).length > 256) r.report("cluster.id", "is longer than 256 bytes");
+  if (!id) {
+    r.report(
+      "cluster.id",
+      "is required (any opaque string; `edgespan gen config` makes one)",
+    );
+  } else if (new TextEncoder().encode(id).length > 256) {
+    r.report("cluster.id", "is longer than 256 bytes");
+  }
   const secret = r.string(cluster.secret, "cluster.secret", "");
-  if (!secret) r.report("cluster.secret", "is required (base64 of 32 random bytes)");
-  else {
+  if (!secret) {
+    r.report("cluster.secret", "is required (base64 of 32 random bytes)");
+  } else {
     const problem = secretProblem(secret);
     if (problem) r.report("cluster.secret", problem);
   }
 
   // discovery
   const discovery = r.map(top.discovery, "discovery", ["endpoints", "serve"]);
-  const endpoints = r.stringList(discovery.endpoints, "discovery.endpoints") ?? [];
+  const endpoints = r.stringList(discovery.endpoints, "discovery.endpoints") ??
+    [];
   r.eachItem(endpoints, "discovery.endpoints", discoveryUrlProblem);
   let serve: DiscoveryServeConfig | undefined;
   if (discovery.serve !== undefined && discovery.serve !== null) {
-    const s = r.map(discovery.serve, "discovery.serve", ["listen", "tlsCert", "tlsKey", "stateFile"]);
+    const s = r.map(discovery.serve, "discovery.serve", [
+      "listen",
+      "tlsCert",
+      "tlsKey",
+      "stateFile",
+    ]);
     const listen = r.string(s.listen, "discovery.serve.listen", "");
-    if (!listen) r.report("discovery.serve.listen", "is required (host:port to serve discovery on)");
-    else {
+    if (!listen) {
+      r.report(
+        "discovery.serve.listen",
+        "is required (host:port to serve discovery on)",
+      );
+    } else {
       const p = hostPortProblem(listen);
       if (p) r.report("discovery.serve.listen", p);
     }
@@ -174,7 +194,9 @@ export function validateConfig(
     const key = r.string(s.tlsKey, "discovery.serve.tlsKey");
     if ((cert === undefined) !== (key === undefined)) {
       r.report(
-        cert === undefined ? "discovery.serve.tlsCert" : "discovery.serve.tlsKey",
+        cert === undefined
+          ? "discovery.serve.tlsCert"
+          : "discovery.serve.tlsKey",
         "tlsCert and tlsKey must be given together",
       );
     }
@@ -196,7 +218,10 @@ export function validateConfig(
   ]);
   let mtu = DEFAULT_MTU;
   if (ks.mtu !== 0) { // KubeSpan: 0 means the default
-    mtu = r.int(ks.mtu, "kubespan.mtu", DEFAULT_MTU, { min: MIN_MTU, max: 65535 });
+    mtu = r.int(ks.mtu, "kubespan.mtu", DEFAULT_MTU, {
+      min: MIN_MTU,
+      max: 65535,
+    });
   }
   const f = r.map(ks.filters, "kubespan.filters", [
     "endpoints",
@@ -204,24 +229,47 @@ export function validateConfig(
     "excludeAdvertisedNetworks",
   ]);
   const filters: KubeSpanFilters = { excludeAdvertisedNetworks: [] };
-  const endpointFilters = r.stringList(f.endpoints, "kubespan.filters.endpoints");
+  const endpointFilters = r.stringList(
+    f.endpoints,
+    "kubespan.filters.endpoints",
+  );
   r.eachItem(endpointFilters, "kubespan.filters.endpoints", filterProblem);
   if (endpointFilters) filters.endpoints = endpointFilters;
-  const peerFilters = r.stringList(f.peerEndpoints, "kubespan.filters.peerEndpoints");
+  const peerFilters = r.stringList(
+    f.peerEndpoints,
+    "kubespan.filters.peerEndpoints",
+  );
   r.eachItem(peerFilters, "kubespan.filters.peerEndpoints", filterProblem);
   if (peerFilters) filters.peerEndpoints = peerFilters;
-  filters.excludeAdvertisedNetworks =
-    r.stringList(f.excludeAdvertisedNetworks, "kubespan.filters.excludeAdvertisedNetworks") ?? [];
-  r.eachItem(filters.excludeAdvertisedNetworks, "kubespan.filters.excludeAdvertisedNetworks", prefixProblem);
+  filters.excludeAdvertisedNetworks = r.stringList(
+    f.excludeAdvertisedNetworks,
+    "kubespan.filters.excludeAdvertisedNetworks",
+  ) ?? [];
+  r.eachItem(
+    filters.excludeAdvertisedNetworks,
+    "kubespan.filters.excludeAdvertisedNetworks",
+    prefixProblem,
+  );
   const enabled = r.bool(ks.enabled, "kubespan.enabled", true);
-  const allowDownPeerBypass = r.bool(ks.allowDownPeerBypass, "kubespan.allowDownPeerBypass", false);
+  const allowDownPeerBypass = r.bool(
+    ks.allowDownPeerBypass,
+    "kubespan.allowDownPeerBypass",
+    false,
+  );
   const advertiseKubernetesNetworks = r.bool(
     ks.advertiseKubernetesNetworks,
     "kubespan.advertiseKubernetesNetworks",
     false,
   );
-  const harvestExtraEndpoints = r.bool(ks.harvestExtraEndpoints, "kubespan.harvestExtraEndpoints", false);
-  const extra = r.stringList(ks.extraAnnouncedEndpoints, "kubespan.extraAnnouncedEndpoints") ?? [];
+  const harvestExtraEndpoints = r.bool(
+    ks.harvestExtraEndpoints,
+    "kubespan.harvestExtraEndpoints",
+    false,
+  );
+  const extra = r.stringList(
+    ks.extraAnnouncedEndpoints,
+    "kubespan.extraAnnouncedEndpoints",
+  ) ?? [];
   r.eachItem(extra, "kubespan.extraAnnouncedEndpoints", addrPortProblem);
 
   // node
@@ -231,28 +279,55 @@ export function validateConfig(
   const hostname = r.string(node.hostname, "node.hostname");
 
   // wireguard
-  const wg = r.map(top.wireguard, "wireguard", ["backend", "interface", "listenPort"]);
-  const backend = r.oneOf(wg.backend, "wireguard.backend", ["auto", "kernel", "userspace"] as const, "auto");
+  const wg = r.map(top.wireguard, "wireguard", [
+    "backend",
+    "interface",
+    "listenPort",
+  ]);
+  const backend = r.oneOf(
+    wg.backend,
+    "wireguard.backend",
+    ["auto", "kernel", "userspace"] as const,
+    "auto",
+  );
   const iface = r.string(wg.interface, "wireguard.interface", "kubespan");
   if (!INTERFACE_NAME.test(iface)) {
-    r.report("wireguard.interface", `"${iface}" is not a valid link name (1-15 letters, digits, "_", "-", ".")`);
+    r.report(
+      "wireguard.interface",
+      `"${iface}" is not a valid link name (1-15 letters, digits, "_", "-", ".")`,
+    );
   }
-  const listenPort = r.int(wg.listenPort, "wireguard.listenPort", DEFAULT_LISTEN_PORT, { min: 1, max: 65535 });
+  const listenPort = r.int(
+    wg.listenPort,
+    "wireguard.listenPort",
+    DEFAULT_LISTEN_PORT,
+    { min: 1, max: 65535 },
+  );
 
   // advertise
-  const adv = r.map(top.advertise, "advertise", ["networks", "kubernetesNetworks"]);
+  const adv = r.map(top.advertise, "advertise", [
+    "networks",
+    "kubernetesNetworks",
+  ]);
   const networks = r.stringList(adv.networks, "advertise.networks") ?? [];
   r.eachItem(networks, "advertise.networks", prefixProblem);
-  const podNetworks = r.stringList(adv.kubernetesNetworks, "advertise.kubernetesNetworks") ?? [];
+  const podNetworks =
+    r.stringList(adv.kubernetesNetworks, "advertise.kubernetesNetworks") ?? [];
   r.eachItem(podNetworks, "advertise.kubernetesNetworks", prefixProblem);
 
   // api
   const api = r.map(top.api, "api", ["listen", "socket", "allowNonLoopback"]);
   const apiListen = r.string(api.listen, "api.listen", DEFAULT_API_LISTEN);
-  const allowNonLoopback = r.bool(api.allowNonLoopback, "api.allowNonLoopback", false);
+  const allowNonLoopback = r.bool(
+    api.allowNonLoopback,
+    "api.allowNonLoopback",
+    false,
+  );
   const listenProblem = hostPortProblem(apiListen);
   if (listenProblem) r.report("api.listen", listenProblem);
-  else if (!allowNonLoopback && !isLoopbackHost(splitHostPort(apiListen).host)) {
+  else if (
+    !allowNonLoopback && !isLoopbackHost(splitHostPort(apiListen).host)
+  ) {
     r.report(
       "api.listen",
       `"${apiListen}" is not a loopback address; set api.allowNonLoopback: true to expose the API on purpose`,
@@ -270,7 +345,10 @@ export function validateConfig(
       try {
         reconcileIntervalMs = parseDuration(rec.interval);
         if (reconcileIntervalMs < 100) {
-          r.report("reconcile.interval", `${rec.interval} is below the minimum 100ms`);
+          r.report(
+            "reconcile.interval",
+            `${rec.interval} is below the minimum 100ms`,
+          );
         }
       } catch (e) {
         r.report("reconcile.interval", (e as Error).message);
@@ -280,8 +358,18 @@ export function validateConfig(
 
   // log
   const log = r.map(top.log, "log", ["format", "level"]);
-  const format = r.oneOf(log.format, "log.format", ["json", "logfmt"] as const, "json");
-  const level = r.oneOf(log.level, "log.level", ["debug", "info", "warn", "error"] as const, "info");
+  const format = r.oneOf(
+    log.format,
+    "log.format",
+    ["json", "logfmt"] as const,
+    "json",
+  );
+  const level = r.oneOf(
+    log.level,
+    "log.level",
+    ["debug", "info", "warn", "error"] as const,
+    "info",
+  );
 
   // plugins
   const known = options.plugins ?? [];
@@ -297,16 +385,30 @@ export function validateConfig(
       continue;
     }
     if (entry !== null && entry !== undefined && !isMap(entry)) {
-      r.report(path, "expected a mapping such as { enabled: true } or true/false");
+      r.report(
+        path,
+        "expected a mapping such as { enabled: true } or true/false",
+      );
       continue;
     }
-    const { enabled: enabledRaw, ...opts } = (entry ?? {}) as Record<string, unknown>;
-    const sw: PluginSwitch = { enabled: r.bool(enabledRaw, `${path}.enabled`, true), options: opts };
+    const { enabled: enabledRaw, ...opts } = (entry ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const sw: PluginSwitch = {
+      enabled: r.bool(enabledRaw, `${path}.enabled`, true),
+      options: opts,
+    };
     if (plugin.validateOptions) {
-      for (const p of plugin.validateOptions(opts)) r.report(`${path}.${p.path}`, p.message);
+      for (const p of plugin.validateOptions(opts)) {
+        r.report(`${path}.${p.path}`, p.message);
+      }
     } else {
       for (const key of Object.keys(opts)) {
-        r.report(`${path}.${key}`, `unknown key; plugin "${name}" takes only "enabled"`);
+        r.report(
+          `${path}.${key}`,
+          `unknown key; plugin "${name}" takes only "enabled"`,
+        );
       }
     }
     plugins[name] = sw;
@@ -339,6 +441,9 @@ export function validateConfig(
 }
 
 /** Suggests the nearest known plugin name, for CLI messages. */
-export function suggestPlugin(name: string, known: readonly string[]): string | undefined {
+export function suggestPlugin(
+  name: string,
+  known: readonly string[],
+): string | undefined {
   return closestName(name, known);
 }

@@ -12,7 +12,9 @@ export function encodeBase64(bytes: Uint8Array): string {
  */
 export function decodeBase64(text: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) {
-    throw new SyntaxError(`Cannot decode "${text.slice(0, 8)}..." as standard base64`);
+    throw new SyntaxError(
+      `Cannot decode "${text.slice(0, 8)}..." as standard base64`,
+    );
   }
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
@@ -35,6 +37,8 @@ export function decodeHex(text: string): Uint8Array {
     throw new SyntaxError(`Cannot decode "${text.slice(0, 8)}..." as hex`);
   }
   const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  }
   return out;
 }

@@ -1,7 +1,11 @@
 import { formatPrefix, type Prefix } from "../netaddr/ip.ts";
 import { firstHardwareAddr, type HardwareAddr } from "./hardware_addr.ts";
 import type { WgKey } from "./keys.ts";
-import { IdentityError, loadOrCreateKeyPair, loadOrCreateNodeId } from "./store.ts";
+import {
+  IdentityError,
+  loadOrCreateKeyPair,
+  loadOrCreateNodeId,
+} from "./store.ts";
 import { formatMac, nodeAddress, ulaPrefix } from "./ula.ts";
 
 /** The node's mesh identity, as the `identity` resource shows it (id `local`). */

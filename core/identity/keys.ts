@@ -17,7 +17,9 @@ export function parseKey(text: string): WgKey {
     throw new SyntaxError("Cannot parse WireGuard key: not standard base64");
   }
   if (bytes.length !== 32) {
-    throw new SyntaxError(`Cannot parse WireGuard key: ${bytes.length} bytes, expected 32`);
+    throw new SyntaxError(
+      `Cannot parse WireGuard key: ${bytes.length} bytes, expected 32`,
+    );
   }
   return text as WgKey;
 }
@@ -37,7 +39,8 @@ export function clampPrivateKey(bytes: Uint8Array): Uint8Array {
 
 /** A fresh clamped private key. */
 export function generatePrivateKey(
-  random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n)),
+  random: (n: number) => Uint8Array = (n) =>
+    crypto.getRandomValues(new Uint8Array(n)),
 ): WgKey {
   return encodeBase64(clampPrivateKey(random(32))) as WgKey;
 }

@@ -1,5 +1,10 @@
 import { parse, stringify } from "yaml";
-import { type WgKey, generatePrivateKey, parseKey, publicKeyOf } from "./keys.ts";
+import {
+  generatePrivateKey,
+  parseKey,
+  publicKeyOf,
+  type WgKey,
+} from "./keys.ts";
 import { isRecord as isMap } from "../encoding/record.ts";
 
 /** File name KubeSpan uses for the key pair, kept for compatibility. */
@@ -33,7 +38,10 @@ async function ensureStateDir(dir: string): Promise<void> {
  * file first and is hard-linked into place, which fails if `file` exists.
  * Returns false when another writer got there first.
  */
-export async function createExclusive(file: string, text: string): Promise<boolean> {
+export async function createExclusive(
+  file: string,
+  text: string,
+): Promise<boolean> {
   const tmp = `${file}.tmp-${crypto.randomUUID()}`;
   const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   try {
@@ -66,7 +74,9 @@ async function readPrivateFile(file: string): Promise<string | undefined> {
   if ((mode & 0o077) !== 0) {
     throw new IdentityError(
       file,
-      `it is readable by other users (mode ${mode.toString(8).padStart(4, "0")}); ` +
+      `it is readable by other users (mode ${
+        mode.toString(8).padStart(4, "0")
+      }); ` +
         `the private key may have leaked. Run "chmod 600 ${file}" if you are sure it has not, ` +
         `or delete it to create a new key pair`,
     );
@@ -79,20 +89,39 @@ function decodeKeyPair(file: string, text: string): StoredKeyPair {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new IdentityError(file, `it is not valid YAML (${(e as Error).message.split("\n")[0]}); restore it from a backup or delete it to create a new key pair`);
+    throw new IdentityError(
+      file,
+      `it is not valid YAML (${
+        (e as Error).message.split("\n")[0]
+      }); restore it from a backup or delete it to create a new key pair`,
+    );
   }
-  if (!isMap(doc) || typeof doc.privateKey !== "string" || doc.privateKey === "") {
-    throw new IdentityError(file, "it has no privateKey; restore it from a backup or delete it to create a new key pair");
+  if (
+    !isMap(doc) || typeof doc.privateKey !== "string" || doc.privateKey === ""
+  ) {
+    throw new IdentityError(
+      file,
+      "it has no privateKey; restore it from a backup or delete it to create a new key pair",
+    );
   }
   let privateKey: WgKey;
   try {
     privateKey = parseKey(doc.privateKey);
   } catch (e) {
-    throw new IdentityError(file, `privateKey is invalid (${(e as Error).message})`);
+    throw new IdentityError(
+      file,
+      `privateKey is invalid (${(e as Error).message})`,
+    );
   }
   const publicKey = publicKeyOf(privateKey);
-  if (doc.publicKey !== undefined && doc.publicKey !== null && doc.publicKey !== "" && doc.publicKey !== publicKey) {
-    throw new IdentityError(file, "publicKey does not match privateKey; the file was edited or corrupted");
+  if (
+    doc.publicKey !== undefined && doc.publicKey !== null &&
+    doc.publicKey !== "" && doc.publicKey !== publicKey
+  ) {
+    throw new IdentityError(
+      file,
+      "publicKey does not match privateKey; the file was edited or corrupted",
+    );
   }
   return { privateKey, publicKey };
 }
@@ -113,7 +142,11 @@ export async function loadOrCreateKeyPair(
     if (text !== undefined) return decodeKeyPair(file, text);
     const privateKey = generatePrivateKey();
     const pair = { privateKey, publicKey: publicKeyOf(privateKey) };
-    const yaml = stringify({ address: derived.address, subnet: derived.subnet, ...pair });
+    const yaml = stringify({
+      address: derived.address,
+      subnet: derived.subnet,
+      ...pair,
+    });
     if (await createExclusive(file, yaml)) return pair;
     // Lost a race with another process creating it; read theirs.
   }
@@ -143,12 +176,20 @@ export async function loadOrCreateNodeId(stateDir: string): Promise<string> {
     try {
       text = await Deno.readTextFile(file);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw new IdentityError(file, (e as Error).message);
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new IdentityError(file, (e as Error).message);
+      }
     }
     if (text !== undefined) {
       const doc = parse(text) as unknown;
-      if (!isMap(doc) || typeof doc.nodeId !== "string" || !/^[0-9A-Za-z]{1,64}$/.test(doc.nodeId)) {
-        throw new IdentityError(file, "it has no valid nodeId; delete it to create a new node id");
+      if (
+        !isMap(doc) || typeof doc.nodeId !== "string" ||
+        !/^[0-9A-Za-z]{1,64}$/.test(doc.nodeId)
+      ) {
+        throw new IdentityError(
+          file,
+          "it has no valid nodeId; delete it to create a new node id",
+        );
       }
       return doc.nodeId;
     }

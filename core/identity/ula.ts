@@ -41,7 +41,16 @@ export function isUla(ip: IP, purpose: number): boolean {
 export function eui64(mac: Uint8Array): Uint8Array {
   let id: Uint8Array;
   if (mac.length === 6) {
-    id = new Uint8Array([mac[0]!, mac[1]!, mac[2]!, 0xff, 0xfe, mac[3]!, mac[4]!, mac[5]!]);
+    id = new Uint8Array([
+      mac[0]!,
+      mac[1]!,
+      mac[2]!,
+      0xff,
+      0xfe,
+      mac[3]!,
+      mac[4]!,
+      mac[5]!,
+    ]);
   } else if (mac.length === 8) {
     id = mac.slice();
   } else {
@@ -67,7 +76,10 @@ export function nodeAddress(subnet: Prefix, mac: Uint8Array): Prefix {
  */
 export function parseMac(text: string): Uint8Array {
   const parts = text.split(/[:-]/);
-  if ((parts.length !== 6 && parts.length !== 8) || !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))) {
+  if (
+    (parts.length !== 6 && parts.length !== 8) ||
+    !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))
+  ) {
     throw new SyntaxError(`Cannot parse "${text}" as a hardware address`);
   }
   return new Uint8Array(parts.map((p) => parseInt(p, 16)));

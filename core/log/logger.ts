@@ -20,7 +20,12 @@ export interface Logger {
   with(fields: LogFields): Logger;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const RANK: Record<LogLevel, number> = {
+  debug: 10,
+  info: 20,
+  warn: 30,
+  error: 40,
+};
 const SECRET_KEY = /private.?key|secret|token|password|preshared/i;
 
 /** Options for {@linkcode createLogger}. */
@@ -57,18 +62,28 @@ function stderrLine(line: string): void {
 }
 
 /** Creates a logger. */
-export function createLogger(options: LoggerOptions = {}, base: LogFields = {}): Logger {
+export function createLogger(
+  options: LoggerOptions = {},
+  base: LogFields = {},
+): Logger {
   const format = options.format ?? "json";
   const threshold = RANK[options.level ?? "info"];
   const sink = options.sink ?? stderrLine;
   const now = options.now ?? Date.now;
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
-    const all = { time: new Date(now()).toISOString(), level, msg, ...scrub({ ...base, ...fields }) };
+    const all = {
+      time: new Date(now()).toISOString(),
+      level,
+      msg,
+      ...scrub({ ...base, ...fields }),
+    };
     sink(
       format === "json"
         ? JSON.stringify(all)
-        : Object.entries(all).map(([k, v]) => `${k}=${logfmtValue(v)}`).join(" "),
+        : Object.entries(all).map(([k, v]) => `${k}=${logfmtValue(v)}`).join(
+          " ",
+        ),
     );
   };
   return {

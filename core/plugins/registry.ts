@@ -39,12 +39,17 @@ export interface PluginRegistryOptions {
 }
 
 /** Whether a plugin is enabled by a config (its entry, else its default). */
-export function isEnabled(def: AnyPluginDefinition, config: EdgespanConfig): boolean {
+export function isEnabled(
+  def: AnyPluginDefinition,
+  config: EdgespanConfig,
+): boolean {
   return config.plugins[def.name]?.enabled ?? def.defaultEnabled;
 }
 
 /** Turns definitions into what config validation needs to check `plugins:`. */
-export function knownPlugins(defs: readonly AnyPluginDefinition[]): KnownPlugin[] {
+export function knownPlugins(
+  defs: readonly AnyPluginDefinition[],
+): KnownPlugin[] {
   return defs.map((def) => ({
     name: def.name,
     validateOptions: (raw: Record<string, unknown>): ConfigProblem[] => {
@@ -68,10 +73,15 @@ export class PluginRegistry {
   readonly #now: () => number;
   readonly #requestReconcile: (reason: string) => void;
 
-  constructor(definitions: readonly AnyPluginDefinition[], options: PluginRegistryOptions) {
+  constructor(
+    definitions: readonly AnyPluginDefinition[],
+    options: PluginRegistryOptions,
+  ) {
     const seen = new Set<string>();
     for (const def of definitions) {
-      if (seen.has(def.name)) throw new TypeError(`Cannot register plugin "${def.name}" twice`);
+      if (seen.has(def.name)) {
+        throw new TypeError(`Cannot register plugin "${def.name}" twice`);
+      }
       seen.add(def.name);
       this.#slots.push({
         def,
@@ -119,7 +129,11 @@ export class PluginRegistry {
       lastErrorTime: new Date(this.#now()).toISOString(),
     };
     this.#publish(slot);
-    this.#log.warn("plugin failed", { plugin: slot.def.name, operation, error: err.message });
+    this.#log.warn("plugin failed", {
+      plugin: slot.def.name,
+      operation,
+      error: err.message,
+    });
     return err;
   }
 
@@ -163,7 +177,11 @@ export class PluginRegistry {
       if (slot.def.parseOptions) {
         const parsed = slot.def.parseOptions(raw);
         if (!parsed.ok) {
-          this.#fail(slot, "options", parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; "));
+          this.#fail(
+            slot,
+            "options",
+            parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; "),
+          );
           continue;
         }
         options = parsed.options;
@@ -191,7 +209,8 @@ export class PluginRegistry {
           log: this.#log.with({ plugin: name }),
           now: this.#now,
           signal: abort.signal,
-          requestReconcile: (reason) => this.#requestReconcile(`${name}: ${reason}`),
+          requestReconcile: (reason) =>
+            this.#requestReconcile(`${name}: ${reason}`),
           listResources: <S>(type: string) => this.#store.list<S>(type),
         }, options) as PluginInstance<PluginKind, unknown>;
         await instance.start?.();
@@ -254,7 +273,9 @@ export class PluginRegistry {
     call: (hooks: HookMap[K], name: string) => Promise<R>,
   ): Promise<{ name: string; value: R }[]> {
     const running = this.#running(kind);
-    const settled = await Promise.allSettled(running.map(({ slot, hooks }) => call(hooks, slot.def.name)));
+    const settled = await Promise.allSettled(
+      running.map(({ slot, hooks }) => call(hooks, slot.def.name)),
+    );
     const out: { name: string; value: R }[] = [];
     settled.forEach((result, i) => {
       const { slot } = running[i]!;

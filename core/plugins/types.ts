@@ -32,7 +32,10 @@ export interface DiscoveryHooks {
    * Publishes (or refreshes) the local affiliate. `observed` holds endpoints
    * at which other nodes were reached, to report for them when harvesting is on.
    */
-  publish(local: AffiliateSpec, observed: readonly EndpointSpec[]): Promise<void>;
+  publish(
+    local: AffiliateSpec,
+    observed: readonly EndpointSpec[],
+  ): Promise<void>;
   /** This source's current view of the other nodes. */
   affiliates(): AffiliateSpec[];
   /** Addresses the source sees this node at (e.g. the discovery Hello client IP). */
@@ -47,7 +50,10 @@ export interface EndpointFilterHooks {
   /** Filters this node's candidate addresses (no ports) in advertised order. */
   advertised(addresses: readonly string[]): string[];
   /** Filters a peer's `ip:port` endpoints before they are tried. */
-  accepted(endpoints: readonly string[], peer: { publicKey: string; label: string }): string[];
+  accepted(
+    endpoints: readonly string[],
+    peer: { publicKey: string; label: string },
+  ): string[];
 }
 
 /** Picks the endpoint to try next for a peer. */
@@ -56,7 +62,11 @@ export interface PeerSelectionHooks {
    * The endpoint to switch to now, or `undefined` to keep the current one.
    * `now` is milliseconds since the epoch.
    */
-  nextEndpoint(status: PeerStatusSpec, spec: PeerSpecSpec, now: number): string | undefined;
+  nextEndpoint(
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+    now: number,
+  ): string | undefined;
 }
 
 /** Says which networks this node routes for the mesh. */
@@ -98,7 +108,9 @@ export type PluginKind = keyof HookMap;
  * `parallel` calls all and merges, `sequential` pipes output to the next,
  * `first` uses the first enabled one.
  */
-export const HOOK_COMBINATION: Readonly<Record<PluginKind, "parallel" | "sequential" | "first">> = {
+export const HOOK_COMBINATION: Readonly<
+  Record<PluginKind, "parallel" | "sequential" | "first">
+> = {
   discovery: "parallel",
   endpointFilter: "sequential",
   peerSelection: "first",
@@ -132,13 +144,21 @@ export interface PluginLifecycle<O> {
 }
 
 /** A running plugin of kind K. */
-export type PluginInstance<K extends PluginKind, O> = HookMap[K] & PluginLifecycle<O>;
+export type PluginInstance<K extends PluginKind, O> =
+  & HookMap[K]
+  & PluginLifecycle<O>;
 
 /** Result of parsing a plugin's options. */
-export type OptionsResult<O> = { ok: true; options: O } | { ok: false; problems: ConfigProblem[] };
+export type OptionsResult<O> = { ok: true; options: O } | {
+  ok: false;
+  problems: ConfigProblem[];
+};
 
 /** A built-in plugin. */
-export interface PluginDefinition<K extends PluginKind = PluginKind, O = unknown> {
+export interface PluginDefinition<
+  K extends PluginKind = PluginKind,
+  O = unknown,
+> {
   /** Unique name, the key in the config's `plugins:` map (kebab-case). */
   readonly name: string;
   readonly kind: K;
@@ -169,7 +189,9 @@ export class PluginError extends Error {
   readonly operation: string;
   constructor(plugin: string, operation: string, cause: unknown) {
     super(
-      `Plugin "${plugin}" failed in ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `Plugin "${plugin}" failed in ${operation}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }`,
       { cause },
     );
     this.name = "PluginError";

@@ -43,7 +43,12 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
   },
   {
     type: ResourceType.peerstatuses,
-    aliases: ["peerstatus", "kubespanpeerstatuses", "kubespanpeerstatus", "ksps"],
+    aliases: [
+      "peerstatus",
+      "kubespanpeerstatuses",
+      "kubespanpeerstatus",
+      "ksps",
+    ],
     sensitive: [],
     columns: [
       { header: "LABEL", field: "label" },

@@ -56,13 +56,18 @@ export interface ReadOptions {
 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (
+    typeof a !== "object" || typeof b !== "object" || a === null || b === null
+  ) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   return ka.every((k) =>
-    deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    deepEqual(
+      (a as Record<string, unknown>)[k],
+      (b as Record<string, unknown>)[k],
+    )
   );
 }
 
@@ -79,7 +84,9 @@ export function redactSpec<S>(spec: S, sensitive: readonly string[]): S {
     let node: Record<string, unknown> | undefined = copy;
     for (let i = 0; i < parts.length - 1 && node; i++) {
       const next: unknown = node[parts[i]!];
-      node = typeof next === "object" && next !== null ? next as Record<string, unknown> : undefined;
+      node = typeof next === "object" && next !== null
+        ? next as Record<string, unknown>
+        : undefined;
     }
     const last = parts[parts.length - 1]!;
     if (node && node[last] !== undefined) node[last] = REDACTED;
@@ -91,10 +98,15 @@ export function redactSpec<S>(spec: S, sensitive: readonly string[]): S {
 export class ResourceStore {
   readonly #defs = new Map<string, ResourceDefinition>();
   readonly #data = new Map<string, Map<string, Resource>>();
-  readonly #watchers = new Set<{ type?: string; fn: (e: ResourceEvent) => void }>();
+  readonly #watchers = new Set<
+    { type?: string; fn: (e: ResourceEvent) => void }
+  >();
   readonly #now: () => number;
 
-  constructor(definitions: readonly ResourceDefinition[], now: () => number = Date.now) {
+  constructor(
+    definitions: readonly ResourceDefinition[],
+    now: () => number = Date.now,
+  ) {
     for (const def of definitions) {
       this.#defs.set(def.type, def);
       this.#data.set(def.type, new Map());
@@ -111,7 +123,9 @@ export class ResourceStore {
   resolveType(name: string): ResourceDefinition | undefined {
     const lower = name.toLowerCase();
     for (const def of this.#defs.values()) {
-      if (def.type === lower || def.aliases.some((a) => a.toLowerCase() === lower)) return def;
+      if (
+        def.type === lower || def.aliases.some((a) => a.toLowerCase() === lower)
+      ) return def;
     }
     return undefined;
   }
@@ -120,7 +134,9 @@ export class ResourceStore {
     const table = this.#data.get(type);
     if (!table) {
       throw new RangeError(
-        `Cannot use resource type "${type}": known types are ${[...this.#defs.keys()].join(", ")}`,
+        `Cannot use resource type "${type}": known types are ${
+          [...this.#defs.keys()].join(", ")
+        }`,
       );
     }
     return table;
@@ -130,13 +146,21 @@ export class ResourceStore {
     const def = this.#defs.get(r.type)!;
     return {
       ...r,
-      spec: options.includeSensitive ? clone(r.spec) : redactSpec(r.spec, def.sensitive),
+      spec: options.includeSensitive
+        ? clone(r.spec)
+        : redactSpec(r.spec, def.sensitive),
     } as Resource<S>;
   }
 
   #emit(event: ResourceEvent): void {
     const def = this.#defs.get(event.resource.type)!;
-    const safe = { ...event, resource: { ...event.resource, spec: redactSpec(event.resource.spec, def.sensitive) } };
+    const safe = {
+      ...event,
+      resource: {
+        ...event.resource,
+        spec: redactSpec(event.resource.spec, def.sensitive),
+      },
+    };
     for (const w of this.#watchers) {
       if (w.type && w.type !== event.resource.type) continue;
       try {
@@ -182,7 +206,11 @@ export class ResourceStore {
     for (const [id, spec] of specs) this.set(type, id, spec);
   }
 
-  get<S>(type: string, id: string, options: ReadOptions = {}): Resource<S> | undefined {
+  get<S>(
+    type: string,
+    id: string,
+    options: ReadOptions = {},
+  ): Resource<S> | undefined {
     const r = this.#table(type).get(id);
     return r ? this.#out<S>(r, options) : undefined;
   }
@@ -206,7 +234,11 @@ export class ResourceStore {
    * Async iteration over changes until `signal` aborts. Buffers at most
    * `limit` events; a consumer that falls further behind loses the oldest.
    */
-  async *events(signal: AbortSignal, type?: string, limit = 1024): AsyncGenerator<ResourceEvent> {
+  async *events(
+    signal: AbortSignal,
+    type?: string,
+    limit = 1024,
+  ): AsyncGenerator<ResourceEvent> {
     const queue: ResourceEvent[] = [];
     let wake: (() => void) | undefined;
     const stop = this.watch((e) => {

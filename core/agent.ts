@@ -1,0 +1,378 @@
+/**
+ * The running agent: config → identity → plugins → reconcile loop → resources.
+ *
+ * It knows no netlink, HTTP or discovery wire format: the host's addresses
+ * and the mesh step (kernel state) are injected, and everything a site may
+ * change is a plugin.
+ *
+ * @module
+ */
+import { loadConfig } from "./config/load.ts";
+import type { EdgespanConfig } from "./config/types.ts";
+import {
+  describeIdentity,
+  type LocalIdentity,
+  resolveIdentity,
+} from "./identity/identity.ts";
+import { createLogger, type Logger } from "./log/logger.ts";
+import { buildLocalAffiliate } from "./mesh/local_affiliate.ts";
+import { mergeAffiliates } from "./mesh/merge.ts";
+import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
+import type { AnyPluginDefinition, DiscoveryHealth } from "./plugins/types.ts";
+import { ReconcileLoop, type ReconcileStats } from "./reconcile/loop.ts";
+import { RESOURCE_DEFINITIONS, ResourceType } from "./resources/definitions.ts";
+import type { AffiliateSpec, EndpointSpec } from "./resources/specs.ts";
+import { ResourceStore } from "./resources/store.ts";
+import { closestName } from "./config/did_you_mean.ts";
+
+/** Where the agent learns the box's own addresses. */
+export interface HostAddressSource {
+  /** Global unicast addresses on the box's links, without prefix length. */
+  addresses(exclude: { links: readonly string[] }): Promise<string[]>;
+}
+
+/** What the mesh step (peer specs, statuses, kernel state) receives each pass. */
+export interface MeshPassInput {
+  config: EdgespanConfig;
+  identity: LocalIdentity;
+  local: AffiliateSpec;
+  remote: AffiliateSpec[];
+  store: ResourceStore;
+  registry: PluginRegistry;
+  log: Logger;
+  now: number;
+}
+
+/** The kernel-facing part of a pass; filled in by the mesh layer. */
+export interface MeshStep {
+  pass(input: MeshPassInput): Promise<void>;
+  /** Removes everything the step created (link, routes, rules, nft table). */
+  cleanup?(config: EdgespanConfig): Promise<void>;
+  /** Releases sockets and child processes, leaving kernel state in place. */
+  close?(): Promise<void>;
+  /** Readiness checks of the step (e.g. link up). */
+  checks?(): Record<string, { ok: boolean; detail: string }>;
+}
+
+/** Options for {@linkcode Agent.start}. */
+export interface AgentOptions {
+  configPath: string;
+  plugins: readonly AnyPluginDefinition[];
+  /** @default addresses from Deno.networkInterfaces() */
+  hostAddresses?: HostAddressSource;
+  /** Kernel state step; absent = compute resources only. */
+  mesh?: MeshStep;
+  /** @default a logger per the config's log section, on stderr */
+  log?: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** Agent version for the published OS string. @default "dev" */
+  version?: string;
+  /** sysfs root for the MAC lookup (tests). @default "/sys/class/net" */
+  sysfsRoot?: string;
+}
+
+/** The answer of {@linkcode Agent.readiness}. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail: string }>;
+}
+
+/** Thrown by {@linkcode Agent.setPluginEnabled} for a name that is not a plugin. */
+export class UnknownPluginError extends Error {
+  constructor(name: string, known: readonly string[]) {
+    const hint = closestName(name, known);
+    super(
+      `Cannot find plugin "${name}"${
+        hint ? `: did you mean "${hint}"?` : ""
+      } (known: ${known.join(", ")})`,
+    );
+    this.name = "UnknownPluginError";
+  }
+}
+
+function isGlobalUnicast(address: string, family: string): boolean {
+  if (family === "IPv4") {
+    return !address.startsWith("127.") && !address.startsWith("169.254.");
+  }
+  const lower = address.toLowerCase();
+  return lower !== "::1" && !lower.startsWith("fe80:") &&
+    !lower.startsWith("ff");
+}
+
+/** Reads addresses with `Deno.networkInterfaces()` (no netlink needed). */
+export const systemAddresses: HostAddressSource = {
+  addresses({ links }) {
+    const out: string[] = [];
+    for (const nic of Deno.networkInterfaces()) {
+      if (links.includes(nic.name) || nic.name === "lo") continue;
+      if (!isGlobalUnicast(nic.address, nic.family)) continue;
+      const bare = nic.address.split("%")[0]!;
+      if (!out.includes(bare)) out.push(bare);
+    }
+    return Promise.resolve(out);
+  },
+};
+
+/** The agent. */
+export class Agent {
+  readonly store: ResourceStore;
+  readonly registry: PluginRegistry;
+  readonly identity: LocalIdentity;
+  readonly log: Logger;
+  #config: EdgespanConfig;
+  readonly #options: AgentOptions;
+  readonly #loop: ReconcileLoop;
+  readonly #now: () => number;
+  readonly #overrides = new Map<string, boolean>();
+
+  private constructor(
+    options: AgentOptions,
+    config: EdgespanConfig,
+    identity: LocalIdentity,
+    store: ResourceStore,
+    log: Logger,
+  ) {
+    this.#options = options;
+    this.#config = config;
+    this.identity = identity;
+    this.store = store;
+    this.log = log;
+    this.#now = options.now ?? Date.now;
+    this.registry = new PluginRegistry(options.plugins, {
+      store,
+      log,
+      now: this.#now,
+      requestReconcile: (reason) => this.requestReconcile(reason),
+    });
+    this.#loop = new ReconcileLoop({
+      intervalMs: config.reconcileIntervalMs,
+      pass: (reason) => this.#pass(reason),
+      onError: (e) => this.log.error("reconcile failed", { error: e }),
+    });
+  }
+
+  /**
+   * Loads and validates the config, resolves the identity, starts the
+   * enabled plugins and the reconcile loop. Throws `ConfigError` or
+   * `IdentityError` before changing anything when either is unusable.
+   */
+  static async start(options: AgentOptions): Promise<Agent> {
+    const config = await loadConfig(options.configPath, {
+      plugins: knownPlugins(options.plugins),
+    });
+    const log = options.log ??
+      createLogger({ format: config.log.format, level: config.log.level });
+    const identity = await resolveIdentity(
+      { clusterId: config.cluster.id, stateDir: config.node.stateDir },
+      {
+        excludeLinks: [config.wireguard.interface],
+        ...(options.sysfsRoot ? { sysfsRoot: options.sysfsRoot } : {}),
+      },
+    );
+    log.info("identity ready", {
+      identity: describeIdentity(identity),
+      nodeId: identity.nodeId,
+    });
+    const store = new ResourceStore(
+      RESOURCE_DEFINITIONS,
+      options.now ?? Date.now,
+    );
+    const agent = new Agent(options, config, identity, store, log);
+    store.set(ResourceType.identity, "local", identity.spec);
+    store.set(ResourceType.config, "kubespan", config);
+    await agent.registry.apply(agent.#effectiveConfig(), identity);
+    agent.#loop.start();
+    return agent;
+  }
+
+  /** The config in force (with runtime plugin switches applied). */
+  get config(): EdgespanConfig {
+    return this.#effectiveConfig();
+  }
+
+  /** Reconcile counters. */
+  get reconcileStats(): ReconcileStats {
+    return { ...this.#loop.stats };
+  }
+
+  #effectiveConfig(): EdgespanConfig {
+    if (this.#overrides.size === 0) return this.#config;
+    const plugins = { ...this.#config.plugins };
+    for (const [name, enabled] of this.#overrides) {
+      plugins[name] = { enabled, options: plugins[name]?.options ?? {} };
+    }
+    return { ...this.#config, plugins };
+  }
+
+  /** Asks for a reconcile pass soon. */
+  requestReconcile(reason: string): void {
+    this.#loop.request(reason);
+  }
+
+  /** Resolves once no pass is running or queued. */
+  settle(): Promise<void> {
+    return this.#loop.idle();
+  }
+
+  /**
+   * Re-reads the config file. An invalid file changes nothing and the error
+   * (a `ConfigError` listing every problem) is thrown to the caller.
+   */
+  async reload(): Promise<void> {
+    const config = await loadConfig(this.#options.configPath, {
+      plugins: knownPlugins(this.#options.plugins),
+    });
+    if (
+      config.cluster.id !== this.#config.cluster.id ||
+      config.node.stateDir !== this.#config.node.stateDir
+    ) {
+      throw new Error(
+        "Cannot reload: cluster.id and node.stateDir change the node's identity; restart the agent instead",
+      );
+    }
+    this.#config = config;
+    this.#loop.setInterval(config.reconcileIntervalMs);
+    this.store.set(ResourceType.config, "kubespan", config);
+    await this.registry.apply(this.#effectiveConfig(), this.identity);
+    this.log.info("config reloaded", { file: this.#options.configPath });
+    this.requestReconcile("reload");
+  }
+
+  /** Switches a plugin at run time (until restart or the next explicit change). */
+  async setPluginEnabled(name: string, enabled: boolean): Promise<void> {
+    const names = this.#options.plugins.map((p) => p.name);
+    if (!names.includes(name)) throw new UnknownPluginError(name, names);
+    this.#overrides.set(name, enabled);
+    await this.registry.apply(this.#effectiveConfig(), this.identity);
+    this.log.info(enabled ? "plugin enabled" : "plugin disabled", {
+      plugin: name,
+    });
+    this.requestReconcile(`plugin ${name} ${enabled ? "enabled" : "disabled"}`);
+  }
+
+  /** Discovery health by plugin name. */
+  discoveryHealth(): { name: string; value: DiscoveryHealth }[] {
+    return this.registry.collect("discovery", "health", (h) => h.health());
+  }
+
+  /** Ready = config valid, identity present, discovery reachable or cached, mesh checks pass. */
+  readiness(): Readiness {
+    const checks: Record<string, { ok: boolean; detail: string }> = {
+      config: { ok: true, detail: this.#options.configPath },
+      identity: { ok: true, detail: this.identity.spec.publicKey },
+    };
+    const discovery = this.discoveryHealth();
+    const anyDiscovery = this.#options.plugins.some((p) =>
+      p.kind === "discovery" && isEnabled(p, this.#effectiveConfig())
+    );
+    if (anyDiscovery) {
+      const good = discovery.filter((d) => d.value.state !== "connecting");
+      checks.discovery = {
+        ok: good.length > 0,
+        detail: discovery.map((d) =>
+          `${d.name}: ${d.value.state}${
+            d.value.detail ? ` (${d.value.detail})` : ""
+          }`
+        )
+          .join("; ") || "no discovery plugin is running",
+      };
+    }
+    Object.assign(checks, this.#options.mesh?.checks?.() ?? {});
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  async #pass(reason: string): Promise<void> {
+    const config = this.#effectiveConfig();
+    const now = this.#now();
+    this.log.debug("reconcile", { reason });
+    const hostAddresses = this.#options.hostAddresses ?? systemAddresses;
+    const nodeAddresses = await hostAddresses.addresses({
+      links: [config.wireguard.interface],
+    });
+    const publicAddresses = this.registry
+      .collect("discovery", "publicAddresses", (h) => h.publicAddresses())
+      .flatMap((r) => r.value);
+    const advertised = [
+      ...new Set(
+        this.registry.collect(
+          "routeAdvertisement",
+          "advertise",
+          (h) => h.advertise(),
+        ).flatMap((r) => r.value),
+      ),
+    ];
+    const meshAddress = this.identity.spec.address.split("/")[0]!;
+    const local = buildLocalAffiliate({
+      nodeId: this.identity.nodeId,
+      hostname: config.node.hostname ?? Deno.hostname(),
+      publicKey: this.identity.spec.publicKey,
+      meshAddress,
+      nodeAddresses,
+      publicAddresses: [...new Set(publicAddresses)],
+      excludedRanges: config.kubespan.advertiseKubernetesNetworks
+        ? []
+        : config.advertise.kubernetesNetworks,
+      filterEndpoints: (addrs) =>
+        this.registry.pipeline(
+          "endpointFilter",
+          "advertised",
+          addrs,
+          (h, v) => h.advertised(v),
+        ),
+      listenPort: config.wireguard.listenPort,
+      extraAnnouncedEndpoints: config.kubespan.extraAnnouncedEndpoints,
+      advertisedNetworks: advertised,
+      excludeAdvertisedNetworks:
+        config.kubespan.filters.excludeAdvertisedNetworks,
+      operatingSystem: `edgespan (${this.#options.version ?? "dev"})`,
+    });
+    const observed = config.kubespan.harvestExtraEndpoints
+      ? this.store.list<EndpointSpec>(ResourceType.endpoints).map((r) => r.spec)
+      : [];
+    await this.registry.collectAsync(
+      "discovery",
+      "publish",
+      (h) => h.publish(local, observed),
+    );
+    const remote = mergeAffiliates(
+      this.registry.collect(
+        "discovery",
+        "affiliates",
+        (h, name) =>
+          h.affiliates().map((a) => ({
+            ...a,
+            sources: a.sources.length ? a.sources : [name],
+          })),
+      ).map((r) => r.value),
+    ).filter((a) => a.nodeId !== local.nodeId);
+    const all = new Map<string, AffiliateSpec>([
+      [local.nodeId, local],
+      ...remote.map((a) => [a.nodeId, a] as const),
+    ]);
+    this.store.replaceAll(ResourceType.affiliates, all);
+    await this.#options.mesh?.pass({
+      config,
+      identity: this.identity,
+      local,
+      remote,
+      store: this.store,
+      registry: this.registry,
+      log: this.log,
+      now,
+    });
+  }
+
+  /**
+   * Stops the loop and the plugins. With `cleanup` the mesh step removes
+   * the link, routes, rules and nft table; otherwise they stay so traffic
+   * keeps flowing across an agent restart or upgrade.
+   */
+  async stop(options: { cleanup?: boolean } = {}): Promise<void> {
+    await this.#loop.stop();
+    await this.registry.stopAll();
+    if (options.cleanup) await this.#options.mesh?.cleanup?.(this.#config);
+    await this.#options.mesh?.close?.();
+    this.log.info("agent stopped", { cleanup: options.cleanup ?? false });
+  }
+}

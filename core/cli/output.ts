@@ -1,0 +1,113 @@
+/**
+ * Resource output for the CLI: tables with KubeSpan's print columns (bytes and
+ * ages humanised), YAML and JSON (raw values).
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+import type {
+  Column,
+  Resource,
+  ResourceDefinition,
+} from "../resources/store.ts";
+
+/** Output formats of `edgespan get`. */
+export type OutputFormat = "table" | "yaml" | "json";
+
+/** `1536` → `1.5 KiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = n;
+  let unit = -1;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** Age of an RFC 3339 time relative to `now`: `42s`, `3m10s`, `2h5m`, `4d`; `never` for empty. */
+export function formatAge(time: string, now: number): string {
+  if (!time) return "never";
+  const then = Date.parse(time);
+  if (Number.isNaN(then)) return time;
+  const s = Math.max(0, Math.round((now - then) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h${
+      Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ""
+    }`;
+  }
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function field(resource: Resource, path: string): unknown {
+  if (path === "id") return resource.id;
+  if (path === "version") return resource.version;
+  let node: unknown = resource.spec;
+  for (const part of path.split(".")) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function cell(resource: Resource, column: Column, now: number): string {
+  const value = field(resource, column.field);
+  if (value === undefined || value === null) return "";
+  switch (column.format) {
+    case "bytes":
+      return typeof value === "number" ? formatBytes(value) : String(value);
+    case "age":
+      return formatAge(String(value), now);
+    case "list":
+      return Array.isArray(value) ? JSON.stringify(value) : String(value);
+    default:
+      return Array.isArray(value) ? value.join(",") : String(value);
+  }
+}
+
+/** A plain-text table: ID, VERSION, then the type's print columns. */
+export function formatTable(
+  def: ResourceDefinition,
+  resources: readonly Resource[],
+  now: number,
+): string {
+  const headers = ["ID", "VERSION", ...def.columns.map((c) => c.header)];
+  const rows = resources.map((
+    r,
+  ) => [r.id, String(r.version), ...def.columns.map((c) => cell(r, c, now))]);
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => row[i]!.length))
+  );
+  const line = (cells: string[]) =>
+    cells.map((c, i) => c.padEnd(widths[i]!)).join("   ").trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** Renders resources in a format. YAML separates resources with `---` as talosctl does. */
+export function renderResources(
+  def: ResourceDefinition,
+  resources: readonly Resource[],
+  format: OutputFormat,
+  now: number,
+): string {
+  switch (format) {
+    case "table":
+      return formatTable(def, resources, now);
+    case "json":
+      return resources.map((r) => JSON.stringify(r, null, 2)).join("\n") +
+        (resources.length ? "\n" : "");
+    case "yaml":
+      return resources.map((r) =>
+        stringify({
+          id: r.id,
+          version: r.version,
+          updated: new Date(r.updated).toISOString(),
+          spec: r.spec,
+        })
+      ).join("---\n");
+  }
+}

@@ -1,0 +1,59 @@
+import type { AffiliateSpec } from "../resources/specs.ts";
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  const out = [...a];
+  for (const x of b) if (!out.includes(x)) out.push(x);
+  return out;
+}
+
+/**
+ * Merges affiliates reported by several sources by node id, as KubeSpan
+ * does: lists are unioned in first-seen order, scalars are overwritten by
+ * later non-empty values.
+ */
+export function mergeAffiliates(
+  lists: readonly (readonly AffiliateSpec[])[],
+): AffiliateSpec[] {
+  const byId = new Map<string, AffiliateSpec>();
+  for (const list of lists) {
+    for (const a of list) {
+      const old = byId.get(a.nodeId);
+      if (!old) {
+        byId.set(a.nodeId, structuredClone(a));
+        continue;
+      }
+      const merged: AffiliateSpec = {
+        nodeId: a.nodeId,
+        hostname: a.hostname || old.hostname,
+        nodename: a.nodename || old.nodename,
+        machineType: a.machineType || old.machineType,
+        operatingSystem: a.operatingSystem || old.operatingSystem,
+        addresses: union(old.addresses, a.addresses),
+        sources: union(old.sources, a.sources),
+      };
+      const ks = old.kubespan ?? a.kubespan;
+      if (ks) {
+        const o = old.kubespan;
+        const n = a.kubespan;
+        merged.kubespan = {
+          publicKey: n?.publicKey || o?.publicKey || "",
+          address: n?.address || o?.address || "",
+          additionalAddresses: union(
+            o?.additionalAddresses ?? [],
+            n?.additionalAddresses ?? [],
+          ),
+          endpoints: union(o?.endpoints ?? [], n?.endpoints ?? []),
+          excludeAdvertisedNetworks: union(
+            o?.excludeAdvertisedNetworks ?? [],
+            n?.excludeAdvertisedNetworks ?? [],
+          ),
+        };
+      }
+      byId.set(a.nodeId, merged);
+    }
+  }
+  return [...byId.values()].sort((
+    x,
+    y,
+  ) => (x.nodeId < y.nodeId ? -1 : x.nodeId > y.nodeId ? 1 : 0));
+}

@@ -1,0 +1,20 @@
+/**
+ * The edgespan core: config, identity, resources, plugin contracts and the
+ * agent. It knows no netlink, no HTTP and no discovery wire format.
+ *
+ * @module
+ */
+export * from "./config/mod.ts";
+export * from "./identity/mod.ts";
+export * from "./resources/mod.ts";
+export * from "./plugins/mod.ts";
+export * from "./netaddr/ip.ts";
+export * from "./encoding/base64.ts";
+export * from "./log/logger.ts";
+export * from "./reconcile/loop.ts";
+export * from "./mesh/local_affiliate.ts";
+export * from "./mesh/merge.ts";
+export * from "./agent.ts";
+export * from "./cli/main.ts";
+export * from "./cli/output.ts";
+export { VERSION } from "./version.ts";

@@ -1,0 +1,23 @@
+/**
+ * The built-in plugins, in the order the registry calls them.
+ *
+ * @module
+ */
+import type { AnyPluginDefinition } from "../core/plugins/types.ts";
+import { endpointFilterPlugin } from "./endpoint_filter/mod.ts";
+import { endpointCyclingPlugin } from "./peer_selection/mod.ts";
+import { routeAdvertisementPlugin } from "./route_advertisement/mod.ts";
+import { downPeerBypassPlugin } from "./down_peer_bypass/mod.ts";
+
+export * from "./endpoint_filter/mod.ts";
+export * from "./peer_selection/mod.ts";
+export * from "./route_advertisement/mod.ts";
+export * from "./down_peer_bypass/mod.ts";
+
+/** Every plugin compiled into the binary. */
+export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
+  endpointFilterPlugin,
+  endpointCyclingPlugin,
+  routeAdvertisementPlugin,
+  downPeerBypassPlugin,
+];

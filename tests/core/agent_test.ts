@@ -1,0 +1,272 @@
+import { Agent } from "../../core/agent.ts";
+import { ConfigError } from "../../core/config/load.ts";
+import { silentLogger } from "../../core/log/logger.ts";
+import {
+  type AnyPluginDefinition,
+  definePlugin,
+} from "../../core/plugins/types.ts";
+import type {
+  AffiliateSpec,
+  PluginStatusSpec,
+} from "../../core/resources/specs.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "../_tools/assert.ts";
+
+const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
+const CLUSTER_ID = "8XuV9TZHW08DOk3bVxQjH9ih_TBKjnh-j44tsCLSBzo=";
+
+const REMOTE: AffiliateSpec = {
+  nodeId: "remote-1",
+  hostname: "edge-b",
+  nodename: "edge-b",
+  machineType: "edge",
+  operatingSystem: "edgespan",
+  addresses: ["192.0.2.20"],
+  kubespan: {
+    publicKey: "THtfKtfNnzJs1nMQKs5IXqK0DFXmM//0WMY+NnaZrhU=",
+    address: "fd7f:175a:b97c:5602::20",
+    additionalAddresses: [],
+    endpoints: ["192.0.2.20:51820"],
+    excludeAdvertisedNetworks: [],
+  },
+  sources: [],
+};
+
+function fakeDiscovery(published: AffiliateSpec[]) {
+  return definePlugin({
+    name: "fake-discovery",
+    kind: "discovery",
+    version: "1.0.0",
+    description: "test",
+    defaultEnabled: true,
+    create: () => ({
+      publish: (local) => {
+        published.push(local);
+        return Promise.resolve();
+      },
+      affiliates: () => [REMOTE],
+      publicAddresses: () => ["203.0.113.7"],
+      health: () => ({ state: "connected" as const, detail: "" }),
+    }),
+  });
+}
+
+const exploding = definePlugin({
+  name: "exploding-filter",
+  kind: "endpointFilter",
+  version: "1.0.0",
+  description: "always throws",
+  defaultEnabled: false,
+  create: () => ({
+    advertised: () => {
+      throw new Error("kaboom");
+    },
+    accepted: (e) => [...e],
+  }),
+});
+
+async function setup(extraYaml = "") {
+  const dir = await Deno.makeTempDir({ prefix: "edgespan-agent-" });
+  await Deno.mkdir(`${dir}/sys/eth0/device`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/sys/eth0/type`, "1\n");
+  await Deno.writeTextFile(`${dir}/sys/eth0/address`, "2e:1a:b6:53:81:69\n");
+  const configPath = `${dir}/config.yaml`;
+  const write = (more: string) =>
+    Deno.writeTextFile(
+      configPath,
+      `cluster: {id: "${CLUSTER_ID}", secret: "${SECRET}"}\nnode: {stateDir: ${dir}/state, hostname: edge-a}\n` +
+        `kubespan: {extraAnnouncedEndpoints: ["198.51.100.1:5000"]}\nreconcile: {interval: 1h}\n${more}`,
+    );
+  await write(extraYaml);
+  return { dir, configPath, write };
+}
+
+async function start(
+  configPath: string,
+  dir: string,
+  plugins: AnyPluginDefinition[],
+) {
+  return await Agent.start({
+    configPath,
+    plugins,
+    log: silentLogger(),
+    sysfsRoot: `${dir}/sys`,
+    hostAddresses: {
+      addresses: () =>
+        Promise.resolve([
+          "192.0.2.10",
+          "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169",
+        ]),
+    },
+  });
+}
+
+Deno.test("Agent publishes its affiliate and merges remote ones", async () => {
+  const { dir, configPath } = await setup();
+  const published: AffiliateSpec[] = [];
+  const agent = await start(
+    configPath,
+    dir,
+    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
+  );
+  try {
+    await agent.settle();
+    assertEquals(
+      agent.identity.spec.address,
+      "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169/128",
+    );
+    const local = published.at(-1)!;
+    assertEquals(local.hostname, "edge-a");
+    assertEquals(local.kubespan?.endpoints, [
+      "192.0.2.10:51820",
+      "203.0.113.7:51820",
+      "198.51.100.1:5000",
+    ]);
+    assertEquals(local.addresses, ["192.0.2.10"]);
+    const ids = agent.store.list<AffiliateSpec>("affiliates").map((r) => r.id)
+      .sort();
+    assertEquals(ids, [agent.identity.nodeId, "remote-1"].sort());
+    assertEquals(
+      agent.store.get<AffiliateSpec>("affiliates", "remote-1")!.spec.sources,
+      ["fake-discovery"],
+    );
+    assertEquals(agent.readiness().ready, true);
+    const text = JSON.stringify(agent.store.list("identity")) +
+      JSON.stringify(agent.store.list("config"));
+    assertEquals(text.includes(SECRET), false);
+    assertEquals(
+      text.includes(
+        agent.store.get<{ privateKey: string }>("identity", "local", {
+          includeSensitive: true,
+        })!.spec.privateKey,
+      ),
+      false,
+    );
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent survives a throwing plugin and reports it", async () => {
+  const { dir, configPath } = await setup(
+    "plugins: {exploding-filter: true}\n",
+  );
+  const published: AffiliateSpec[] = [];
+  const agent = await start(
+    configPath,
+    dir,
+    [
+      ...BUILTIN_PLUGINS,
+      exploding,
+      fakeDiscovery(published),
+    ] as AnyPluginDefinition[],
+  );
+  try {
+    await agent.settle();
+    assertEquals(agent.reconcileStats.errors, 0);
+    assertEquals(published.length, 1, "the pass still published");
+    const s =
+      agent.store.get<PluginStatusSpec>("plugins", "exploding-filter")!.spec;
+    assertEquals([s.state, s.lastError], [
+      "failed",
+      'Plugin "exploding-filter" failed in advertised: kaboom',
+    ]);
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent reload applies a valid file and rejects an invalid one without change", async () => {
+  const { dir, configPath, write } = await setup();
+  const agent = await start(
+    configPath,
+    dir,
+    [...BUILTIN_PLUGINS] as AnyPluginDefinition[],
+  );
+  try {
+    await write("plugins: {endpoint-cycling: false}\n");
+    await agent.reload();
+    assertEquals(
+      agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
+        .state,
+      "disabled",
+    );
+    await write("wireguard: {listenPort: 0}\n");
+    const err = await assertRejects(() => agent.reload(), ConfigError);
+    assertStringIncludes(
+      err.message,
+      "wireguard.listenPort: 0 is below the minimum 1",
+    );
+    assertEquals(
+      agent.config.plugins["endpoint-cycling"]?.enabled,
+      false,
+      "the running config is kept",
+    );
+    await agent.setPluginEnabled("endpoint-cycling", true);
+    assertEquals(
+      agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
+        .state,
+      "running",
+    );
+    await assertRejects(
+      () => agent.setPluginEnabled("endpoint-cycle", true),
+      Error,
+      'did you mean "endpoint-cycling"',
+    );
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("edgespan run keeps its identity across restarts and stops cleanly on SIGTERM", async () => {
+  const { dir, configPath } = await setup("api: {listen: 127.0.0.1:0}\n");
+  const keys: string[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../mod.ts", import.meta.url).pathname,
+          "run",
+          "--config",
+          configPath,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let out = "";
+      while (!out.includes("subnet")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      const key = /public key\s+(\S+)/.exec(out)?.[1];
+      assert(key, `no public key in output: ${out}`);
+      keys.push(key);
+      child.kill("SIGTERM");
+      reader.releaseLock();
+      const status = await child.status;
+      await child.stdout.cancel().catch(() => {});
+      const err = new TextDecoder().decode(
+        await new Response(child.stderr).arrayBuffer(),
+      );
+      assertEquals(status.code, 0, err);
+      assertStringIncludes(err, '"msg":"agent stopped"');
+    }
+    assertEquals(keys[0], keys[1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,51 @@
+import { ReconcileLoop } from "../../../core/reconcile/loop.ts";
+import { assertEquals } from "../../_tools/assert.ts";
+
+Deno.test("ReconcileLoop coalesces requests made during a pass and never overlaps", async () => {
+  const reasons: string[] = [];
+  let active = 0;
+  let maxActive = 0;
+  const loop = new ReconcileLoop({
+    intervalMs: 60_000,
+    pass: async (reason) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      reasons.push(reason);
+      await new Promise((r) => setTimeout(r, 20));
+      active--;
+    },
+  });
+  loop.start();
+  loop.request("a");
+  loop.request("b");
+  loop.request("c");
+  await loop.idle();
+  await loop.stop();
+  assertEquals(reasons, ["start", "a"]);
+  assertEquals(maxActive, 1);
+  assertEquals(loop.stats.runs, 2);
+});
+
+Deno.test("ReconcileLoop ticks, counts errors and recovers", async () => {
+  let n = 0;
+  const errors: unknown[] = [];
+  const loop = new ReconcileLoop({
+    intervalMs: 10,
+    pass: () => {
+      n++;
+      return n === 2
+        ? Promise.reject(new Error("transient"))
+        : Promise.resolve();
+    },
+    onError: (e) => errors.push(e),
+  });
+  loop.start();
+  while (n < 4) await new Promise((r) => setTimeout(r, 5));
+  await loop.stop();
+  const runs = loop.stats.runs;
+  await new Promise((r) => setTimeout(r, 30));
+  assertEquals(loop.stats.runs, runs, "no pass after stop");
+  assertEquals(loop.stats.errors, 1);
+  assertEquals(errors.length, 1);
+  assertEquals(loop.stats.lastError, "");
+});
