@@ -10,7 +10,9 @@ try {
 let passed = Number(prePassed);
 let failed = Number(preFailed) + (xml ? 0 : 1);
 let skipped = 0;
-for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)) {
+for (
+  const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)
+) {
   const body = m[2] ?? "";
   if (/<failure\b|<error\b/.test(body)) failed++;
   else if (/<skipped\b/.test(body)) skipped++;
