@@ -314,16 +314,7 @@ which removes the link, routes, rules and nftables table on exit.
       : {}),
     ...deps.agentOptions,
   });
-  const id = agent.identity;
-  out(
-    `edgespan ${deps.version} running\n` +
-      `  node id     ${id.nodeId}\n` +
-      `  public key  ${id.spec.publicKey}\n` +
-      `  address     ${id.spec.address}\n` +
-      `  subnet      ${id.spec.subnet}\n` +
-      `  api         http://${agent.config.api.listen}\n`,
-  );
-  const attachments = (await deps.attach?.(agent)) ?? [];
+  // Signals first, so a stop request that arrives while we start is honoured.
   const done = Promise.withResolvers<void>();
   const stop = () => done.resolve();
   const reload = () => {
@@ -336,6 +327,16 @@ which removes the link, routes, rules and nftables table on exit.
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGHUP", reload);
+  const id = agent.identity;
+  out(
+    `edgespan ${deps.version} running\n` +
+      `  node id     ${id.nodeId}\n` +
+      `  public key  ${id.spec.publicKey}\n` +
+      `  address     ${id.spec.address}\n` +
+      `  subnet      ${id.spec.subnet}\n` +
+      `  api         http://${agent.config.api.listen}\n`,
+  );
+  const attachments = (await deps.attach?.(agent)) ?? [];
   await done.promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
