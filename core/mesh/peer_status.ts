@@ -1,0 +1,132 @@
+/**
+ * One reconcile step of the peer statuses: fold in the device's stats, apply
+ * the state machine, let peer selection pick endpoints, and say what each
+ * WireGuard peer must be configured with. Pure; time is an input.
+ *
+ * @module
+ */
+import type {
+  PeerSpecSpec,
+  PeerState,
+  PeerStatusSpec,
+} from "../resources/specs.ts";
+import { KUBESPAN_TIMERS, peerState, type PeerTimers } from "./peer_state.ts";
+
+/** What the WireGuard device reports for a peer. */
+export interface PeerStats {
+  /** `ip:port`, empty when unknown. */
+  endpoint: string;
+  /** ms since the epoch, 0 = never. */
+  lastHandshakeTime: number;
+  receiveBytes: number;
+  transmitBytes: number;
+}
+
+/** How a peer must be configured this pass. */
+export interface DesiredPeer {
+  publicKey: string;
+  allowedIPs: string[];
+  /** Endpoint to set; absent = leave what the device has (a roamed endpoint stays). */
+  endpoint?: string;
+}
+
+/** A state or endpoint change, for logging once per change. */
+export interface PeerChange {
+  publicKey: string;
+  label: string;
+  from: PeerState;
+  to: PeerState;
+  endpoint: string;
+  /** True when peer selection switched the endpoint this pass. */
+  endpointChanged: boolean;
+}
+
+/** Inputs of {@linkcode stepPeerStatuses}. */
+export interface PeerStatusStepInput {
+  specs: ReadonlyMap<string, PeerSpecSpec>;
+  previous: ReadonlyMap<string, PeerStatusSpec>;
+  stats: ReadonlyMap<string, PeerStats>;
+  now: number;
+  timers?: PeerTimers;
+  /** Peer selection; `undefined` keeps the endpoint. */
+  nextEndpoint: (
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+  ) => string | undefined;
+}
+
+/** Output of {@linkcode stepPeerStatuses}. */
+export interface PeerStatusStepResult {
+  statuses: Map<string, PeerStatusSpec>;
+  peers: DesiredPeer[];
+  changes: PeerChange[];
+}
+
+const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : "");
+const ms = (text: string) => (text ? Date.parse(text) : 0);
+
+/** Runs one step for every peer spec; statuses of removed specs are dropped. */
+export function stepPeerStatuses(
+  input: PeerStatusStepInput,
+): PeerStatusStepResult {
+  const timers = input.timers ?? KUBESPAN_TIMERS;
+  const statuses = new Map<string, PeerStatusSpec>();
+  const peers: DesiredPeer[] = [];
+  const changes: PeerChange[] = [];
+  const keys = [...input.specs.keys()].sort();
+  for (const publicKey of keys) {
+    const spec = input.specs.get(publicKey)!;
+    const prev = input.previous.get(publicKey);
+    const stats = input.stats.get(publicKey);
+    const status: PeerStatusSpec = {
+      endpoint: stats?.endpoint ?? prev?.endpoint ?? "",
+      label: spec.label,
+      state: prev?.state ?? "unknown",
+      receiveBytes: stats?.receiveBytes ?? 0,
+      transmitBytes: stats?.transmitBytes ?? 0,
+      lastHandshakeTime: iso(stats?.lastHandshakeTime ?? 0),
+      lastUsedEndpoint: prev?.lastUsedEndpoint ?? "",
+      lastEndpointChange: prev?.lastEndpointChange ?? "",
+    };
+    const before = prev?.state ?? "unknown";
+    status.state = peerState(
+      {
+        lastHandshakeTime: stats?.lastHandshakeTime ?? 0,
+        lastEndpointChange: ms(status.lastEndpointChange),
+        lastUsedEndpoint: status.lastUsedEndpoint,
+      },
+      input.now,
+      timers,
+    );
+    const desired: DesiredPeer = { publicKey, allowedIPs: spec.allowedIPs };
+    const next = input.nextEndpoint(status, spec);
+    let endpointChanged = false;
+    if (next !== undefined) {
+      status.endpoint = next;
+      status.lastUsedEndpoint = next;
+      status.lastEndpointChange = iso(input.now);
+      status.state = "unknown";
+      desired.endpoint = next;
+      endpointChanged = true;
+    } else if (
+      status.lastUsedEndpoint !== "" &&
+      (status.endpoint === "" || status.endpoint === status.lastUsedEndpoint)
+    ) {
+      // Re-establish what we chose; a roamed (NAT) endpoint is left alone.
+      desired.endpoint = status.lastUsedEndpoint;
+    }
+    if (before !== status.state || endpointChanged) {
+      changes.push({
+        publicKey,
+        label: spec.label,
+        from: before,
+        to: status.state,
+        endpoint: status.endpoint,
+        endpointChanged,
+      });
+    }
+    statuses.set(publicKey, status);
+    peers.push(desired);
+  }
+  return { statuses, peers, changes };
+}

@@ -1,0 +1,118 @@
+import {
+  type PeerStats,
+  stepPeerStatuses,
+} from "../../../core/mesh/peer_status.ts";
+import { nextEndpoint } from "../../../plugins/peer_selection/endpoint_cycling.ts";
+import type {
+  PeerSpecSpec,
+  PeerStatusSpec,
+} from "../../../core/resources/specs.ts";
+import { assertEquals } from "../../_tools/assert.ts";
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const SPEC: PeerSpecSpec = {
+  address: "fd00::2",
+  allowedIPs: ["10.0.0.2/32", "fd00::2/128"],
+  endpoints: ["192.0.2.1:51820", "198.51.100.1:51820"],
+  label: "edge-b",
+};
+
+function run(
+  previous: PeerStatusSpec | undefined,
+  stats: PeerStats | undefined,
+  now: number,
+) {
+  return stepPeerStatuses({
+    specs: new Map([["K", SPEC]]),
+    previous: new Map(previous ? [["K", previous]] : []),
+    stats: new Map(stats ? [["K", stats]] : []),
+    now,
+    nextEndpoint: (s, spec) => nextEndpoint(s, spec),
+  });
+}
+
+Deno.test("stepPeerStatuses() picks the first endpoint, then cycles while the peer stays down", () => {
+  const first = run(undefined, undefined, T0);
+  const s1 = first.statuses.get("K")!;
+  assertEquals([s1.state, s1.endpoint, s1.lastEndpointChange], [
+    "unknown",
+    "192.0.2.1:51820",
+    new Date(T0).toISOString(),
+  ]);
+  assertEquals(first.peers, [{
+    publicKey: "K",
+    allowedIPs: SPEC.allowedIPs,
+    endpoint: "192.0.2.1:51820",
+  }]);
+  assertEquals(first.changes[0]?.endpointChanged, true);
+
+  // 10 s later, no handshake: still within the connection timeout.
+  const waiting = run(s1, {
+    endpoint: "192.0.2.1:51820",
+    lastHandshakeTime: 0,
+    receiveBytes: 0,
+    transmitBytes: 92,
+  }, T0 + 10_000);
+  assertEquals(waiting.statuses.get("K")!.state, "unknown");
+  assertEquals(
+    waiting.peers[0]!.endpoint,
+    "192.0.2.1:51820",
+    "re-established explicitly",
+  );
+
+  // 30 s later: down, so the next endpoint is tried.
+  const moved = run(s1, {
+    endpoint: "192.0.2.1:51820",
+    lastHandshakeTime: 0,
+    receiveBytes: 0,
+    transmitBytes: 148,
+  }, T0 + 30_000);
+  const s3 = moved.statuses.get("K")!;
+  assertEquals([s3.state, s3.endpoint, s3.transmitBytes], [
+    "unknown",
+    "198.51.100.1:51820",
+    148,
+  ]);
+  assertEquals(moved.changes, [{
+    publicKey: "K",
+    label: "edge-b",
+    from: "unknown",
+    to: "unknown",
+    endpoint: "198.51.100.1:51820",
+    endpointChanged: true,
+  }]);
+});
+
+Deno.test("stepPeerStatuses() marks a handshake up and keeps a roamed endpoint", () => {
+  const chosen = run(undefined, undefined, T0).statuses.get("K")!;
+  const up = run(chosen, {
+    endpoint: "192.0.2.1:51820",
+    lastHandshakeTime: T0 + 2000,
+    receiveBytes: 1,
+    transmitBytes: 2,
+  }, T0 + 5000);
+  const s = up.statuses.get("K")!;
+  assertEquals(s.state, "up");
+  assertEquals(up.changes.map((c) => `${c.from}->${c.to}`), ["unknown->up"]);
+  // WireGuard roamed to a NAT address: no endpoint in the config so it stays.
+  const roamed = run(s, {
+    endpoint: "203.0.113.9:40000",
+    lastHandshakeTime: T0 + 20_000,
+    receiveBytes: 5,
+    transmitBytes: 6,
+  }, T0 + 25_000);
+  assertEquals(roamed.statuses.get("K")!.endpoint, "203.0.113.9:40000");
+  assertEquals(roamed.peers[0]!.endpoint, undefined);
+  assertEquals(roamed.changes, [], "no change logged on a steady tick");
+});
+
+Deno.test("stepPeerStatuses() drops statuses of removed specs", () => {
+  const r = stepPeerStatuses({
+    specs: new Map(),
+    previous: new Map([["gone", {} as PeerStatusSpec]]),
+    stats: new Map(),
+    now: T0,
+    nextEndpoint: () => undefined,
+  });
+  assertEquals([r.statuses.size, r.peers.length], [0, 0]);
+});
