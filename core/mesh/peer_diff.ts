@@ -1,0 +1,66 @@
+import type { DevicePeer, PeerUpdate } from "./dataplane.ts";
+import type { DesiredPeer } from "./peer_status.ts";
+
+/** Settings every mesh peer shares. */
+export interface CommonPeerSettings {
+  /** Base64 preshared key (the cluster secret). */
+  presharedKey: string;
+  keepaliveSeconds: number;
+  /** Send the preshared key to every peer (it cannot be read back to compare). */
+  forcePresharedKey?: boolean;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = new Set(a);
+  return b.every((x) => sa.has(x));
+}
+
+/**
+ * The updates that bring the device's peers to the desired ones: peers only
+ * on the device are removed; new peers are added; existing ones are touched
+ * only where they differ (an absent desired endpoint is not a difference, so
+ * a roamed endpoint survives).
+ */
+export function diffPeers(
+  current: readonly DevicePeer[],
+  desired: readonly DesiredPeer[],
+  common: CommonPeerSettings,
+): PeerUpdate[] {
+  const updates: PeerUpdate[] = [];
+  const wanted = new Map(desired.map((d) => [d.publicKey, d]));
+  for (const peer of current) {
+    if (!wanted.has(peer.publicKey)) {
+      updates.push({ publicKey: peer.publicKey, remove: true });
+    }
+  }
+  const have = new Map(current.map((p) => [p.publicKey, p]));
+  for (const d of desired) {
+    const cur = have.get(d.publicKey);
+    if (!cur) {
+      updates.push({
+        publicKey: d.publicKey,
+        presharedKey: common.presharedKey,
+        persistentKeepaliveInterval: common.keepaliveSeconds,
+        allowedIPs: [...d.allowedIPs],
+        ...(d.endpoint !== undefined ? { endpoint: d.endpoint } : {}),
+      });
+      continue;
+    }
+    const u: PeerUpdate = { publicKey: d.publicKey };
+    if (!cur.hasPresharedKey || common.forcePresharedKey) {
+      u.presharedKey = common.presharedKey;
+    }
+    if (cur.persistentKeepaliveInterval !== common.keepaliveSeconds) {
+      u.persistentKeepaliveInterval = common.keepaliveSeconds;
+    }
+    if (!sameSet(cur.allowedIPs, d.allowedIPs)) {
+      u.allowedIPs = [...d.allowedIPs];
+    }
+    if (d.endpoint !== undefined && d.endpoint !== cur.endpoint) {
+      u.endpoint = d.endpoint;
+    }
+    if (Object.keys(u).length > 1) updates.push(u);
+  }
+  return updates;
+}

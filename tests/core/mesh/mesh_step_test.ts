@@ -1,0 +1,189 @@
+import { createMeshStep } from "../../../core/mesh/mesh_step.ts";
+import { validateConfig } from "../../../core/config/validate.ts";
+import type { EdgespanConfig } from "../../../core/config/types.ts";
+import type { LocalIdentity } from "../../../core/identity/identity.ts";
+import type { WgKey } from "../../../core/identity/keys.ts";
+import { parsePrefix } from "../../../core/netaddr/ip.ts";
+import { silentLogger } from "../../../core/log/logger.ts";
+import {
+  knownPlugins,
+  PluginRegistry,
+} from "../../../core/plugins/registry.ts";
+import type {
+  AffiliateSpec,
+  EndpointSpec,
+  PeerStatusSpec,
+} from "../../../core/resources/specs.ts";
+import { RESOURCE_DEFINITIONS } from "../../../core/resources/definitions.ts";
+import { ResourceStore } from "../../../core/resources/store.ts";
+import { BUILTIN_PLUGINS } from "../../../plugins/mod.ts";
+import { FakeDataplane } from "./_fake_dataplane.ts";
+import { assert, assertEquals } from "../../_tools/assert.ts";
+
+const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+
+function config(kubespan: Record<string, unknown> = {}): EdgespanConfig {
+  const r = validateConfig(
+    {
+      cluster: { id: "site", secret: SECRET },
+      kubespan,
+      advertise: { networks: [] },
+    },
+    { plugins: knownPlugins(BUILTIN_PLUGINS) },
+  );
+  assert(r.ok);
+  return r.config;
+}
+
+const IDENTITY: LocalIdentity = {
+  spec: {
+    address: "fd00:1:2:302::1/128",
+    subnet: "fd00:1:2:302::/64",
+    privateKey: "PRIVATE" as WgKey,
+    publicKey: "LOCAL" as WgKey,
+  },
+  nodeId: "local",
+  hardwareAddr: { link: "eth0", mac: new Uint8Array(6), physical: true },
+  subnetPrefix: parsePrefix("fd00:1:2:302::/64"),
+  addressPrefix: parsePrefix("fd00:1:2:302::1/128"),
+};
+
+function remote(id: string, n: number, endpoints: string[]): AffiliateSpec {
+  return {
+    nodeId: id,
+    hostname: `edge-${id}`,
+    nodename: `edge-${id}`,
+    machineType: "edge",
+    operatingSystem: "",
+    addresses: [`192.0.2.${n}`],
+    kubespan: {
+      publicKey: `KEY-${id}`,
+      address: `fd00:1:2:302::${n}`,
+      additionalAddresses: [`10.${n}.0.0/16`],
+      endpoints,
+      excludeAdvertisedNetworks: [],
+    },
+    sources: ["test"],
+  };
+}
+
+async function harness(cfg: EdgespanConfig) {
+  const store = new ResourceStore(RESOURCE_DEFINITIONS);
+  const registry = new PluginRegistry(BUILTIN_PLUGINS, {
+    store,
+    log: silentLogger(),
+  });
+  await registry.apply(cfg, IDENTITY);
+  const dp = new FakeDataplane();
+  const step = createMeshStep(dp);
+  const affiliates = [
+    remote("b", 2, ["192.0.2.99:51820", "192.0.2.2:51820"]),
+    remote("c", 3, ["192.0.2.3:51820"]),
+  ];
+  const pass = (now: number, c = cfg) =>
+    step.pass({
+      config: c,
+      identity: IDENTITY,
+      local: {} as AffiliateSpec,
+      remote: affiliates,
+      store,
+      registry,
+      log: silentLogger(),
+      now,
+    });
+  const status = (k: string) =>
+    store.get<PeerStatusSpec>("peerstatuses", k)!.spec;
+  return { store, registry, dp, step, pass, status };
+}
+
+Deno.test("mesh step configures every peer with PSK, keepalive, first endpoint and routing", async () => {
+  const h = await harness(config());
+  await h.pass(T0);
+  assertEquals(h.dp.link, {
+    name: "kubespan",
+    mtu: 1420,
+    listenPort: 51820,
+    firewallMark: 0x20,
+  });
+  const b = h.dp.peers.get("KEY-b")!;
+  assertEquals([b.endpoint, b.persistentKeepaliveInterval, b.presharedKey], [
+    "192.0.2.99:51820",
+    25,
+    SECRET,
+  ]);
+  assertEquals(b.allowedIPs, [
+    "10.2.0.0/16",
+    "192.0.2.2/32",
+    "fd00:1:2:302::2/128",
+  ]);
+  assertEquals(h.status("KEY-b").state, "unknown");
+  assertEquals(
+    h.dp.routing!.nft.routedIPv4,
+    ["10.2.0.0/15", "192.0.2.2/31"],
+    "merged into minimal prefixes",
+  );
+  assertEquals(
+    h.dp.routing!.nft.routedIPv6,
+    [],
+    "mesh /128s are inside the ULA /64 and not marked",
+  );
+  assertEquals(h.store.list("peerspecs").map((r) => r.id), ["KEY-b", "KEY-c"]);
+});
+
+Deno.test("mesh step is idempotent and cycles a dead endpoint to the live one", async () => {
+  const h = await harness(config());
+  await h.pass(T0);
+  await h.pass(T0 + 1000);
+  assertEquals(h.dp.updates[1], [], "an unchanged pass sends nothing");
+  h.dp.handshake("KEY-c", T0 + 2000);
+  await h.pass(T0 + 30_000);
+  assertEquals(h.status("KEY-c").state, "up");
+  assertEquals(
+    h.status("KEY-b").endpoint,
+    "192.0.2.2:51820",
+    "b was down on its first endpoint and moved on",
+  );
+  assertEquals(h.dp.peers.get("KEY-b")!.endpoint, "192.0.2.2:51820");
+  h.dp.handshake("KEY-b", T0 + 31_000);
+  await h.pass(T0 + 32_000);
+  assertEquals(h.status("KEY-b").state, "up");
+  const endpoints = h.store.list<EndpointSpec>("endpoints").map((
+    r,
+  ) => [r.id, r.spec.affiliateID, r.spec.endpoint]);
+  assertEquals(endpoints, [["KEY-b", "b", "192.0.2.2:51820"], [
+    "KEY-c",
+    "c",
+    "192.0.2.3:51820",
+  ]]);
+  assertEquals(h.dp.linkCreations, 1);
+});
+
+Deno.test("mesh step with allowDownPeerBypass routes only up peers through the tunnel", async () => {
+  const cfg = config({ allowDownPeerBypass: true });
+  const h = await harness(cfg);
+  await h.pass(T0);
+  assertEquals(h.dp.routing!.nft.routedIPv4, [], "no peer is up yet");
+  h.dp.handshake("KEY-c", T0 + 1000);
+  await h.pass(T0 + 2000);
+  assertEquals(h.dp.routing!.nft.routedIPv4, ["10.3.0.0/16", "192.0.2.3/32"]);
+  const strict = await harness(config());
+  await strict.pass(T0);
+  assertEquals(
+    strict.dp.routing!.nft.routedIPv4.length > 0,
+    true,
+    "without bypass down peers stay forced",
+  );
+});
+
+Deno.test("mesh step removes everything when kubespan is disabled", async () => {
+  const h = await harness(config());
+  await h.pass(T0);
+  await h.pass(T0 + 1000, config({ enabled: false }));
+  assertEquals(h.dp.cleanups, ["kubespan/edgespan"]);
+  assertEquals([
+    h.store.list("peerspecs").length,
+    h.store.list("peerstatuses").length,
+  ], [0, 0]);
+  assertEquals(h.step.checks!().link!.ok, false);
+});
