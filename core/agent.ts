@@ -70,6 +70,8 @@ export interface AgentOptions {
   version?: string;
   /** sysfs root for the MAC lookup (tests). @default "/sys/class/net" */
   sysfsRoot?: string;
+  /** Start the reconcile loop (false for one-shot commands such as `leave`). @default true */
+  startLoop?: boolean;
 }
 
 /** The answer of {@linkcode Agent.readiness}. */
@@ -182,7 +184,7 @@ export class Agent {
     store.set(ResourceType.identity, "local", identity.spec);
     store.set(ResourceType.config, "kubespan", config);
     await agent.registry.apply(agent.#effectiveConfig(), identity);
-    agent.#loop.start();
+    if (options.startLoop ?? true) agent.#loop.start();
     return agent;
   }
 
@@ -361,6 +363,21 @@ export class Agent {
       log: this.log,
       now,
     });
+  }
+
+  /**
+   * Removes this node from every discovery service (AffiliateDelete), so
+   * peers drop it at once instead of waiting for the TTL.
+   */
+  async leave(): Promise<string[]> {
+    const done = await this.registry.collectAsync(
+      "discovery",
+      "leave",
+      async (h) => {
+        await h.leave?.();
+      },
+    );
+    return done.map((d) => d.name);
   }
 
   /**

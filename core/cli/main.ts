@@ -85,6 +85,7 @@ Commands:
   validate --config FILE   check a config file and print every problem
   gen config               print a commented starter config with fresh secrets
   get <resource> [id]      show resources of a running agent
+  leave --config FILE      remove this node from the discovery services
   version                  print the version
 %EXTRA%
 Resources: identity, affiliates, peerspecs, peerstatuses, endpoints, config, plugins
@@ -268,6 +269,43 @@ async function cmdValidate(args: string[], deps: CliDeps): Promise<number> {
   return 0;
 }
 
+async function cmdLeave(args: string[], deps: CliDeps): Promise<number> {
+  const { values } = parse(args, { config: { type: "string", short: "c" } });
+  const out = deps.out ?? writeOut;
+  if (values.help) {
+    out(`Usage: edgespan leave --config FILE
+
+Removes this node from the discovery services of the config (peers drop it at
+once instead of after the 30 min TTL). Stop the agent first, or it publishes
+the node again.
+`);
+    return 0;
+  }
+  if (!values.config) throw new UsageError("Missing --config FILE");
+  const agent = await Agent.start({
+    configPath: values.config,
+    plugins: deps.plugins,
+    version: deps.version,
+    startLoop: false,
+    ...deps.agentOptions,
+  });
+  try {
+    const left = await agent.leave();
+    out(
+      left.length
+        ? `left the mesh: removed node ${agent.identity.nodeId} from ${
+          left.join(", ")
+        }\n`
+        : "no discovery plugin is enabled; nothing to leave\n",
+    );
+    return left.length || !agent.registry.runningNames("discovery").length
+      ? 0
+      : 1;
+  } finally {
+    await agent.stop();
+  }
+}
+
 async function cmdRun(args: string[], deps: CliDeps): Promise<number> {
   const { values } = parse(args, {
     config: { type: "string", short: "c" },
@@ -379,6 +417,8 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         return cmdGen(rest, deps);
       case "get":
         return await cmdGet(rest, deps);
+      case "leave":
+        return await cmdLeave(rest, deps);
       default: {
         const command_ = extra[command];
         if (command_) return await command_.run(rest);

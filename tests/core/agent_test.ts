@@ -37,7 +37,7 @@ const REMOTE: AffiliateSpec = {
   sources: [],
 };
 
-function fakeDiscovery(published: AffiliateSpec[]) {
+function fakeDiscovery(published: AffiliateSpec[], left: string[] = []) {
   return definePlugin({
     name: "fake-discovery",
     kind: "discovery",
@@ -51,6 +51,10 @@ function fakeDiscovery(published: AffiliateSpec[]) {
       },
       affiliates: () => [REMOTE],
       publicAddresses: () => ["203.0.113.7"],
+      leave: () => {
+        left.push("left");
+        return Promise.resolve();
+      },
       health: () => ({ state: "connected" as const, detail: "" }),
     }),
   });
@@ -267,6 +271,29 @@ Deno.test("edgespan run keeps its identity across restarts and stops cleanly on 
     }
     assertEquals(keys[0], keys[1]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent.leave() asks every discovery plugin to delete the node", async () => {
+  const { dir, configPath } = await setup();
+  const left: string[] = [];
+  const agent = await Agent.start({
+    configPath,
+    plugins: [
+      ...BUILTIN_PLUGINS,
+      fakeDiscovery([], left),
+    ] as AnyPluginDefinition[],
+    log: silentLogger(),
+    sysfsRoot: `${dir}/sys`,
+    startLoop: false,
+  });
+  try {
+    assertEquals(await agent.leave(), ["fake-discovery"]);
+    assertEquals(left, ["left"]);
+    assertEquals(agent.reconcileStats.runs, 0, "a one-shot agent runs no pass");
+  } finally {
+    await agent.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
