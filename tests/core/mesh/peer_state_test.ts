@@ -90,3 +90,19 @@ Deno.test("peerState() boundaries are strict and timers are injectable", () => {
     "up",
   );
 });
+
+Deno.test("parseTestTimers() reads the test-only override", async () => {
+  const { parseTestTimers } = await import("../../../core/mesh/test_timers.ts");
+  assertEquals(parseTestTimers(undefined), undefined);
+  assertEquals(parseTestTimers("connect=1s,down=6s"), {
+    endpointConnectionTimeoutMs: 1000,
+    peerDownIntervalMs: 6000,
+  });
+  let threw = false;
+  try {
+    parseTestTimers("fast=1s");
+  } catch {
+    threw = true;
+  }
+  assertEquals(threw, true);
+});

@@ -8,20 +8,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Agent } from "../core/agent.ts";
-import { renderStarterConfig } from "../core/config/starter.ts";
-import { renderResources } from "../core/cli/output.ts";
-import { RESOURCE_DEFINITIONS } from "../core/resources/definitions.ts";
-import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
-import { VERSION } from "../core/version.ts";
-import { createLogger } from "../core/log/logger.ts";
+import { Agent } from "../../core/agent.ts";
+import { renderStarterConfig } from "../../core/config/starter.ts";
+import { renderResources } from "../../core/cli/output.ts";
+import { RESOURCE_DEFINITIONS } from "../../core/resources/definitions.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
+import { VERSION } from "../../core/version.ts";
+import { createLogger } from "../../core/log/logger.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: { seconds: { type: "string" }, dir: { type: "string" } },
 });
 const root = values.dir ??
-  `${new URL("../.cache/demo", import.meta.url).pathname}`;
+  `${new URL("../../.cache/demo", import.meta.url).pathname}`;
 await Deno.mkdir(root, { recursive: true });
 const configPath = `${root}/config.yaml`;
 try {

@@ -1,0 +1,172 @@
+/**
+ * A throw-away site made of network namespaces for the demo and the mesh
+ * tests: a hub namespace with a bridge (the "internet"), and one namespace
+ * per node joined to it by a veth pair, each with its own LAN bridge to
+ * advertise. Uses `ip` because this is test tooling, not the product.
+ *
+ * @module
+ */
+
+/** One simulated box. */
+export interface SiteNode {
+  index: number;
+  netns: string;
+  /** Underlay (WAN) address without length. */
+  underlay: string;
+  /** Hub-side veth name (in the hub namespace). */
+  hubLink: string;
+  /** The node's LAN prefix and the node's address on it. */
+  lan: string;
+  lanAddress: string;
+  /** A WireGuard link name unique on the host (wireguard-go sockets are global). */
+  wgName: string;
+}
+
+/** The whole site. */
+export interface Site {
+  suffix: string;
+  hub: string;
+  nodes: SiteNode[];
+  /** Cuts or heals a node's underlay link. */
+  setLink(node: SiteNode, up: boolean): Promise<void>;
+  /** Deletes every namespace (and with them links, routes, rules, nft tables). */
+  destroy(): Promise<void>;
+}
+
+/** Runs `ip` with arguments; throws with its stderr on failure. */
+export async function ip(args: string[]): Promise<string> {
+  const out = await new Deno.Command("ip", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+function randomSuffix(): string {
+  return crypto.getRandomValues(new Uint8Array(3)).reduce(
+    (s, b) => s + b.toString(16).padStart(2, "0"),
+    "",
+  );
+}
+
+/** Options for {@linkcode createSite}. */
+export interface SiteOptions {
+  /** Namespace name prefix. @default "es" */
+  prefix?: string;
+  /** Underlay /24 as its first three octets. @default "10.99.0" */
+  underlay?: string;
+}
+
+/** Creates a site of `count` nodes; on failure everything made so far is removed. */
+export async function createSite(
+  count: number,
+  options: SiteOptions = {},
+): Promise<Site> {
+  const suffix = randomSuffix();
+  const prefix = options.prefix ?? "es";
+  const net = options.underlay ?? "10.99.0";
+  const hub = `${prefix}-hub-${suffix}`;
+  const made: string[] = [];
+  const destroy = async () => {
+    for (const ns of made.reverse()) {
+      await ip(["netns", "del", ns]).catch(() => {});
+    }
+  };
+  try {
+    await ip(["netns", "add", hub]);
+    made.push(hub);
+    await ip(["-n", hub, "link", "set", "lo", "up"]);
+    await ip(["-n", hub, "link", "add", "br0", "type", "bridge"]);
+    await ip(["-n", hub, "link", "set", "br0", "up"]);
+    const nodes: SiteNode[] = [];
+    for (let i = 1; i <= count; i++) {
+      const netns = `${prefix}-n${i}-${suffix}`;
+      await ip(["netns", "add", netns]);
+      made.push(netns);
+      const node: SiteNode = {
+        index: i,
+        netns,
+        underlay: `${net}.${i}`,
+        hubLink: `h${i}`,
+        lan: `10.100.${i}.0/24`,
+        lanAddress: `10.100.${i}.1`,
+        wgName: `es${suffix}n${i}`.slice(0, 15),
+      };
+      await ip([
+        "link",
+        "add",
+        "wan0",
+        "netns",
+        netns,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        node.hubLink,
+        "netns",
+        hub,
+      ]);
+      await ip(["-n", hub, "link", "set", node.hubLink, "master", "br0", "up"]);
+      await ip(["-n", netns, "link", "set", "lo", "up"]);
+      await ip([
+        "-n",
+        netns,
+        "addr",
+        "add",
+        `${node.underlay}/24`,
+        "dev",
+        "wan0",
+      ]);
+      await ip(["-n", netns, "link", "set", "wan0", "up"]);
+      await ip(["-n", netns, "link", "add", "lan0", "type", "bridge"]);
+      await ip([
+        "-n",
+        netns,
+        "addr",
+        "add",
+        `${node.lanAddress}/24`,
+        "dev",
+        "lan0",
+      ]);
+      await ip(["-n", netns, "link", "set", "lan0", "up"]);
+      nodes.push(node);
+    }
+    return {
+      suffix,
+      hub,
+      nodes,
+      setLink: async (node, up) =>
+        void await ip([
+          "-n",
+          hub,
+          "link",
+          "set",
+          node.hubLink,
+          up ? "up" : "down",
+        ]),
+      destroy,
+    };
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+}
+
+/** Why netns tests cannot run here, or `undefined` when they can. */
+export async function netnsUnavailable(): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "needs root to create network namespaces";
+  try {
+    const name = `es-probe-${randomSuffix()}`;
+    await ip(["netns", "add", name]);
+    await ip(["netns", "del", name]);
+    return undefined;
+  } catch (e) {
+    return `cannot create a network namespace: ${(e as Error).message}`;
+  }
+}
