@@ -1,0 +1,379 @@
+/**
+ * The README's main command: a local multi-node mesh. It builds a site of
+ * network namespaces, starts one agent per node (node 1 also hosts the
+ * embedded discovery service), waits until every peer is up, prints each
+ * node's peer-status table and a ping across the mesh, shows how to curl the
+ * local API, and tears everything down on Ctrl-C.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { renderStarterConfig } from "../../core/config/starter.ts";
+import { renderResources } from "../../core/cli/output.ts";
+import { RESOURCE_DEFINITIONS } from "../../core/resources/definitions.ts";
+import type { Resource } from "../../core/resources/store.ts";
+import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import {
+  createSite,
+  netnsUnavailable,
+  type Site,
+  type SiteNode,
+} from "./topology.ts";
+import { ensureDebianPackages } from "./packages.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** One running agent of the demo. */
+export interface DemoAgent {
+  node: SiteNode;
+  dir: string;
+  socket: string;
+  process: Deno.ChildProcess;
+  log: string;
+}
+
+/** Options for {@linkcode startMeshDemo}. */
+export interface MeshDemoOptions {
+  nodes: number;
+  /** Where configs, state and logs go. */
+  dir: string;
+  /** Reconcile tick. @default "2s" */
+  interval?: string;
+  /** Extra environment for the agents (e.g. shortened test timers). */
+  env?: Record<string, string>;
+  /** Allow traffic to down peers in clear. @default false */
+  allowDownPeerBypass?: boolean;
+  /** Print progress. @default nothing */
+  progress?: (line: string) => void;
+}
+
+/** A running demo site. */
+export interface MeshDemo {
+  site: Site;
+  agents: DemoAgent[];
+  stop(): Promise<void>;
+}
+
+function nodeConfig(
+  base: { id: string; secret: string },
+  node: SiteNode,
+  dir: string,
+  options: MeshDemoOptions,
+): string {
+  const discovery = `http://10.99.0.1:3000/`;
+  const serve = node.index === 1
+    ? `\n  serve:\n    listen: 10.99.0.1:3000`
+    : "";
+  return `cluster:
+  id: ${base.id}
+  secret: ${base.secret}
+discovery:
+  endpoints: ["${discovery}"]${serve}
+kubespan:
+  enabled: true
+  allowDownPeerBypass: ${options.allowDownPeerBypass ?? false}
+  filters:
+    endpoints: ["10.99.0.0/24"]
+node:
+  stateDir: ${dir}/state
+  hostname: edge-${node.index}
+wireguard:
+  backend: auto
+  interface: ${node.wgName}
+advertise:
+  networks: ["${node.lan}"]
+api:
+  listen: 127.0.0.1:7443
+  socket: ${dir}/api.sock
+reconcile:
+  interval: ${options.interval ?? "2s"}
+log:
+  format: logfmt
+  level: info
+`;
+}
+
+/** Reads a resource list from an agent's unix-socket API. */
+export async function apiList<S>(
+  socket: string,
+  type: string,
+): Promise<Resource<S>[]> {
+  const client = Deno.createHttpClient({
+    proxy: { transport: "unix", path: socket },
+  });
+  try {
+    const res = await fetch(`http://localhost/v1/${type}`, { client });
+    if (!res.ok) throw new Error(`GET /v1/${type}: HTTP ${res.status}`);
+    const body = await res.json() as { items: Resource<S>[] };
+    return body.items;
+  } finally {
+    client.close();
+  }
+}
+
+/** Builds the site and starts the agents. */
+export async function startMeshDemo(
+  options: MeshDemoOptions,
+): Promise<MeshDemo> {
+  const say = options.progress ?? (() => {});
+  const site = await createSite(options.nodes);
+  say(
+    `site ${site.suffix}: ${options.nodes} nodes in network namespaces ${
+      site.nodes.map((n) => n.netns).join(", ")
+    }`,
+  );
+  const starter = renderStarterConfig();
+  const base = {
+    id: /^\s*id: (\S+)/m.exec(starter)![1]!,
+    secret: /^\s*secret: (\S+)/m.exec(starter)![1]!,
+  };
+  const agents: DemoAgent[] = [];
+  const stop = async () => {
+    for (const a of agents) {
+      try {
+        a.process.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    await Promise.all(agents.map(async (a) => {
+      const timer = setTimeout(() => {
+        try {
+          a.process.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
+      await a.process.status;
+      clearTimeout(timer);
+    }));
+    await site.destroy();
+  };
+  try {
+    for (const node of site.nodes) {
+      const dir = `${options.dir}/${site.suffix}/n${node.index}`;
+      await Deno.mkdir(dir, { recursive: true });
+      const configPath = `${dir}/config.yaml`;
+      await Deno.writeTextFile(
+        configPath,
+        nodeConfig(base, node, dir, options),
+      );
+      const log = `${dir}/agent.log`;
+      const logFile = await Deno.open(log, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+      const process = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          node.netns,
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${ROOT}mod.ts`,
+          "run",
+          "--config",
+          configPath,
+          "--cleanup",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1", ...options.env },
+      }).spawn();
+      process.stdout.pipeTo(logFile.writable, { preventClose: true }).catch(
+        () => {},
+      );
+      process.stderr.pipeTo(
+        (await Deno.open(log, { write: true, append: true })).writable,
+      ).catch(() => {});
+      agents.push({ node, dir, socket: `${dir}/api.sock`, process, log });
+    }
+    return { site, agents, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Polls until every agent sees every other peer `up`; returns the elapsed ms. */
+export async function waitForMesh(
+  demo: MeshDemo,
+  timeoutMs: number,
+  progress: (up: number, total: number) => void = () => {},
+): Promise<number> {
+  const started = performance.now();
+  const total = demo.agents.length * (demo.agents.length - 1);
+  let last = -1;
+  while (performance.now() - started < timeoutMs) {
+    let up = 0;
+    for (const a of demo.agents) {
+      try {
+        up += (await apiList<PeerStatusSpec>(a.socket, "peerstatuses")).filter((
+          r,
+        ) => r.spec.state === "up").length;
+      } catch { /* not listening yet */ }
+    }
+    if (up !== last) progress(up, total);
+    last = up;
+    if (up === total) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `the mesh did not converge within ${
+      timeoutMs / 1000
+    }s (${last}/${total} links up); see the agent logs`,
+  );
+}
+
+/** Runs `busybox ping` from one node to an address; returns the summary line. */
+export async function ping(
+  node: SiteNode,
+  address: string,
+  count = 3,
+): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      node.netns,
+      "busybox",
+      "ping",
+      "-c",
+      String(count),
+      "-W",
+      "2",
+      address,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return {
+    ok: out.success,
+    text: `${text.at(-2) ?? ""} ${text.at(-1) ?? ""}`.trim(),
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      nodes: { type: "string", short: "n" },
+      seconds: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(`Usage: deno task demo [--nodes N] [--seconds S]
+
+Starts N (default 3) agents in network namespaces with the embedded discovery
+service, waits for a full mesh, prints each node's peer statuses and a ping
+across it, then keeps running until Ctrl-C (or S seconds) and cleans up.`);
+    return 0;
+  }
+  const nodes = Number(values.nodes ?? "3");
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 32) {
+    console.error(
+      `--nodes must be a whole number from 2 to 32, got "${values.nodes}"`,
+    );
+    return 2;
+  }
+  const why = await netnsUnavailable();
+  if (why) {
+    console.error(
+      `The mesh demo ${why}. Run it as root (e.g. sudo npx deno task demo).`,
+    );
+    return 1;
+  }
+  await ensureDebianPackages([
+    "iproute2",
+    "wireguard-go",
+    "wireguard-tools",
+    "busybox-static",
+    "nftables",
+  ], (l) => console.log(l));
+  const demo = await startMeshDemo({
+    nodes,
+    dir: `${ROOT}.cache/demo`,
+    progress: (l) => console.log(l),
+  });
+  let stopping = false;
+  const cleanUp = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nstopping agents and removing the namespaces ...");
+    await demo.stop();
+    console.log("done: nothing is left behind");
+  };
+  Deno.addSignalListener(
+    "SIGINT",
+    () => void cleanUp().then(() => Deno.exit(0)),
+  );
+  Deno.addSignalListener(
+    "SIGTERM",
+    () => void cleanUp().then(() => Deno.exit(0)),
+  );
+  try {
+    const ms = await waitForMesh(
+      demo,
+      90_000,
+      (up, total) =>
+        console.log(`waiting for the mesh: ${up}/${total} peer links up`),
+    );
+    console.log(
+      `\nfull mesh of ${nodes} nodes in ${(ms / 1000).toFixed(1)}s\n`,
+    );
+    const def = RESOURCE_DEFINITIONS.find((d) => d.type === "peerstatuses")!;
+    for (const a of demo.agents) {
+      console.log(`edge-${a.node.index} ($ edgespan get peerstatuses)`);
+      console.log(
+        renderResources(
+          def,
+          await apiList(a.socket, "peerstatuses"),
+          "table",
+          Date.now(),
+        ),
+      );
+    }
+    const [first, second] = demo.agents;
+    const meshAddress =
+      (await apiList<{ address: string }>(second!.socket, "identity"))[0]!.spec
+        .address.split("/")[0]!;
+    const p1 = await ping(first!.node, meshAddress);
+    console.log(
+      `ping edge-1 -> edge-2 mesh address ${meshAddress}: ${p1.text}`,
+    );
+    const p2 = await ping(first!.node, second!.node.lanAddress);
+    console.log(
+      `ping edge-1 -> edge-2 site LAN ${second!.node.lanAddress}: ${p2.text}`,
+    );
+    console.log(
+      `\nLocal API of edge-1:\n  curl -s --unix-socket ${
+        first!.socket
+      } http://localhost/v1/peerstatuses`,
+    );
+    console.log(
+      `  ip netns exec ${
+        first!.node.netns
+      } curl -s 127.0.0.1:7443/v1/peerstatuses`,
+    );
+    console.log(`Agent logs: ${demo.agents.map((a) => a.log).join(" ")}`);
+    if (values.seconds) {
+      await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
+      await cleanUp();
+      return p1.ok && p2.ok ? 0 : 1;
+    }
+    console.log("\nrunning; press Ctrl-C to stop and clean up");
+    await new Promise(() => {});
+    return 0;
+  } catch (e) {
+    console.error(`demo failed: ${(e as Error).message}`);
+    for (const a of demo.agents) {
+      const tail = (await Deno.readTextFile(a.log).catch(() => "")).trim()
+        .split("\n").slice(-5).join("\n  ");
+      console.error(`edge-${a.node.index} log (last lines):\n  ${tail}`);
+    }
+    await cleanUp();
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
