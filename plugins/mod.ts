@@ -8,6 +8,7 @@ import { endpointFilterPlugin } from "./endpoint_filter/mod.ts";
 import { endpointCyclingPlugin } from "./peer_selection/mod.ts";
 import { routeAdvertisementPlugin } from "./route_advertisement/mod.ts";
 import { downPeerBypassPlugin } from "./down_peer_bypass/mod.ts";
+import { discoveryStaticPlugin } from "./discovery_static/mod.ts";
 
 export * from "./endpoint_filter/mod.ts";
 export * from "./peer_selection/mod.ts";
@@ -20,4 +21,5 @@ export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
   endpointCyclingPlugin,
   routeAdvertisementPlugin,
   downPeerBypassPlugin,
+  discoveryStaticPlugin,
 ];
