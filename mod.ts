@@ -19,8 +19,19 @@ import { BUILTIN_PLUGINS } from "./plugins/mod.ts";
 import { FfiDataplane } from "./ffi/mesh/dataplane.ts";
 import { attachApi } from "./web/agent_deps.ts";
 import { apiResourceClient } from "./web/client.ts";
+import { attachEmbeddedDiscovery } from "./plugins/discovery_service/embedded.ts";
+import { discoveryServeCommand } from "./plugins/discovery_service/server/cli.ts";
 
 export * from "./core/mod.ts";
+
+function usageDiscovery(sub: string | undefined): number {
+  console.error(
+    sub === undefined || sub === "--help" || sub === "-h"
+      ? "Usage: edgespan discovery serve --listen ADDR [--tls-cert F --tls-key F] (see --help of serve)"
+      : `Unknown discovery command "${sub}": the only one is "serve"`,
+  );
+  return sub === "--help" || sub === "-h" ? 0 : 2;
+}
 export * from "./plugins/mod.ts";
 
 if (import.meta.main) {
@@ -34,7 +45,17 @@ if (import.meta.main) {
         await FfiDataplane.open({ backend: config.wireguard.backend, log }),
         timers ? { timers } : {},
       ),
-    attach: async (agent) => [await attachApi(agent, VERSION)],
+    attach: async (agent) => {
+      const discovery = await attachEmbeddedDiscovery(agent);
+      return [...(discovery ? [discovery] : []), await attachApi(agent, VERSION)];
+    },
+    commands: {
+      discovery: {
+        summary: "discovery serve --listen ADDR   run a standalone discovery service",
+        run: (args) =>
+          args[0] === "serve" ? discoveryServeCommand(args.slice(1)) : Promise.resolve(usageDiscovery(args[0])),
+      },
+    },
   });
   Deno.exit(code);
 }

@@ -9,6 +9,7 @@ import { endpointCyclingPlugin } from "./peer_selection/mod.ts";
 import { routeAdvertisementPlugin } from "./route_advertisement/mod.ts";
 import { downPeerBypassPlugin } from "./down_peer_bypass/mod.ts";
 import { discoveryStaticPlugin } from "./discovery_static/mod.ts";
+import { discoveryServicePlugin } from "./discovery_service/plugin.ts";
 
 export * from "./endpoint_filter/mod.ts";
 export * from "./peer_selection/mod.ts";
@@ -21,5 +22,6 @@ export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
   endpointCyclingPlugin,
   routeAdvertisementPlugin,
   downPeerBypassPlugin,
+  discoveryServicePlugin,
   discoveryStaticPlugin,
 ];

@@ -20,6 +20,7 @@ import {
   type SiteNode,
 } from "./topology.ts";
 import { ensureDebianPackages } from "./packages.ts";
+import { runSingleNodeDemo } from "./single_node.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -279,9 +280,16 @@ across it, then keeps running until Ctrl-C (or S seconds) and cleans up.`);
   const why = await netnsUnavailable();
   if (why) {
     console.error(
-      `The mesh demo ${why}. Run it as root (e.g. sudo npx deno task demo).`,
+      `The mesh demo ${why}; showing a single agent without kernel changes instead.`,
     );
-    return 1;
+    console.error(
+      "Run it as root (e.g. sudo npx deno task demo) for the multi-node mesh.\n",
+    );
+    await runSingleNodeDemo({
+      seconds: values.seconds,
+      dir: `${ROOT}.cache/demo/single`,
+    });
+    return 0;
   }
   await ensureDebianPackages([
     "iproute2",

@@ -84,6 +84,8 @@ export async function createSite(
     await ip(["-n", hub, "link", "set", "lo", "up"]);
     await ip(["-n", hub, "link", "add", "br0", "type", "bridge"]);
     await ip(["-n", hub, "link", "set", "br0", "up"]);
+    // The hub is every node's default gateway, as a router would be.
+    await ip(["-n", hub, "addr", "add", `${net}.254/24`, "dev", "br0"]);
     const nodes: SiteNode[] = [];
     for (let i = 1; i <= count; i++) {
       const netns = `${prefix}-n${i}-${suffix}`;
@@ -124,6 +126,7 @@ export async function createSite(
         "wan0",
       ]);
       await ip(["-n", netns, "link", "set", "wan0", "up"]);
+      await ip(["-n", netns, "route", "add", "default", "via", `${net}.254`]);
       await ip(["-n", netns, "link", "add", "lan0", "type", "bridge"]);
       await ip([
         "-n",
