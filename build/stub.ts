@@ -13,16 +13,14 @@
  * @module
  */
 
-/** Permissions the agent runs with (see build/README.md for why each). */
-export const RUN_PERMISSIONS: readonly string[] = [
-  "--allow-ffi",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run=wireguard-go",
-  "--allow-env=EDGESPAN_API,NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID",
-  "--allow-sys=hostname,networkInterfaces",
-];
+/**
+ * Permissions the agent runs with: everything. Measured with Deno 2.9.6:
+ * reading `/sys/class/net` (the MAC that seeds the mesh address) fails with
+ * "Requires all access" under any `--allow-read` list, so `--allow-all` is
+ * the narrowest set that works. It grants no more than `--allow-ffi`
+ * (netlink) already does: FFI can call any libc function.
+ */
+export const RUN_PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /** Options of {@linkcode renderStub}. */
 export interface StubOptions {
@@ -72,7 +70,9 @@ if [ ! -f "$D/.ok" ]; then
   [ -f "$D/.ok" ] || { echo "edgespan: cannot prepare $D" >&2; exit 1; }
 fi
 export DENO_DIR="$D/denodir" DENO_NO_UPDATE_CHECK=1
-exec "$D/deno" run --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
+# EDGESPAN_EMULATOR runs the runtime through an emulator, e.g.
+# "qemu-aarch64-static -L /path/to/arm64-sysroot" for this file on x86_64.
+exec \${EDGESPAN_EMULATOR:-} "$D/deno" run --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
 `;
 }
 

@@ -44,6 +44,10 @@ export interface MeshDemoOptions {
   env?: Record<string, string>;
   /** Allow traffic to down peers in clear. @default false */
   allowDownPeerBypass?: boolean;
+  /** Agents remove the mesh when they stop. @default true */
+  cleanupOnExit?: boolean;
+  /** `kubespan.filters.endpoints` per node. @default the underlay /24 only */
+  endpointFilters?: (node: SiteNode) => string[];
   /** Print progress. @default nothing */
   progress?: (line: string) => void;
 }
@@ -53,6 +57,12 @@ export interface MeshDemo {
   site: Site;
   agents: DemoAgent[];
   stop(): Promise<void>;
+  /**
+   * Stops agent `index` (0-based) with SIGTERM and starts it again on the
+   * same config and state. The new process runs with `--cleanup` only if
+   * `cleanup` is set; the old one always leaves the mesh in place.
+   */
+  restart(index: number, cleanup: boolean): Promise<void>;
 }
 
 function nodeConfig(
@@ -74,7 +84,9 @@ kubespan:
   enabled: true
   allowDownPeerBypass: ${options.allowDownPeerBypass ?? false}
   filters:
-    endpoints: ["10.99.0.0/24"]
+    endpoints: ${
+    JSON.stringify(options.endpointFilters?.(node) ?? ["10.99.0.0/24"])
+  }
 node:
   stateDir: ${dir}/state
   hostname: edge-${node.index}
@@ -146,48 +158,53 @@ export async function startMeshDemo(
     }));
     await site.destroy();
   };
+  const spawn = async (node: SiteNode, dir: string, cleanup: boolean) => {
+    const log = `${dir}/agent.log`;
+    const out = await Deno.open(log, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    const err = await Deno.open(log, { write: true, append: true });
+    const process = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        node.netns,
+        Deno.execPath(),
+        "run",
+        "-A",
+        `${ROOT}mod.ts`,
+        "run",
+        "--config",
+        `${dir}/config.yaml`,
+        ...(cleanup ? ["--cleanup"] : []),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...options.env },
+    }).spawn();
+    process.stdout.pipeTo(out.writable).catch(() => {});
+    process.stderr.pipeTo(err.writable).catch(() => {});
+    return { node, dir, socket: `${dir}/api.sock`, process, log };
+  };
+  const restart = async (index: number, cleanup: boolean) => {
+    const old = agents[index]!;
+    old.process.kill("SIGTERM");
+    await old.process.status;
+    agents[index] = await spawn(old.node, old.dir, cleanup);
+  };
   try {
     for (const node of site.nodes) {
       const dir = `${options.dir}/${site.suffix}/n${node.index}`;
       await Deno.mkdir(dir, { recursive: true });
-      const configPath = `${dir}/config.yaml`;
       await Deno.writeTextFile(
-        configPath,
+        `${dir}/config.yaml`,
         nodeConfig(base, node, dir, options),
       );
-      const log = `${dir}/agent.log`;
-      const logFile = await Deno.open(log, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      const process = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          node.netns,
-          Deno.execPath(),
-          "run",
-          "-A",
-          `${ROOT}mod.ts`,
-          "run",
-          "--config",
-          configPath,
-          "--cleanup",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1", ...options.env },
-      }).spawn();
-      process.stdout.pipeTo(logFile.writable, { preventClose: true }).catch(
-        () => {},
-      );
-      process.stderr.pipeTo(
-        (await Deno.open(log, { write: true, append: true })).writable,
-      ).catch(() => {});
-      agents.push({ node, dir, socket: `${dir}/api.sock`, process, log });
+      agents.push(await spawn(node, dir, options.cleanupOnExit ?? true));
     }
-    return { site, agents, stop };
+    return { site, agents, stop, restart };
   } catch (e) {
     await stop();
     throw e;

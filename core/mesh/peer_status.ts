@@ -88,6 +88,14 @@ export function stepPeerStatuses(
       lastUsedEndpoint: prev?.lastUsedEndpoint ?? "",
       lastEndpointChange: prev?.lastEndpointChange ?? "",
     };
+    if (
+      !prev && stats && stats.lastHandshakeTime > 0 && stats.endpoint !== ""
+    ) {
+      // The device already has a session (e.g. the agent restarted while the
+      // link stayed up): adopt it instead of re-selecting and waiting for a
+      // fresh handshake, which could take a full rekey interval.
+      status.lastUsedEndpoint = stats.endpoint;
+    }
     const before = prev?.state ?? "unknown";
     status.state = peerState(
       {

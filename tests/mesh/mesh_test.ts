@@ -220,7 +220,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "partition: a cut link goes down, bypass off keeps traffic out of the clear, healing brings it back up",
+    "partition: a cut link goes down, no clear traffic without bypass, SIGHUP enables bypass, healing brings it back",
   ignore: !!skip,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -230,7 +230,7 @@ Deno.test({
       await demo.site.setLink(demo.agents[1]!.node, false);
       await waitFor(
         "edge-1 to see edge-2 down",
-        30_000,
+        200_000,
         async () => (await statuses(demo, 0))[0]?.state === "down",
       );
       // Without bypass the peer's addresses stay marked into the tunnel: pings
@@ -273,5 +273,142 @@ Deno.test({
         "ping after healing",
       );
     });
+  },
+});
+
+Deno.test({
+  name:
+    "endpoint cycling: a dead first endpoint is skipped for the live one; a roamed endpoint is kept",
+  ignore: !!skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const demo = await startMeshDemo({
+      nodes: 2,
+      dir: DIR,
+      interval: "1s",
+      env: FAST,
+      // edge-1 advertises only its unreachable LAN address; edge-2 its LAN
+      // address first (dead for edge-1) and its underlay second (live).
+      endpointFilters: (n) =>
+        n.index === 1 ? ["10.100.1.0/24"] : ["10.100.2.0/24", "10.99.0.0/24"],
+    });
+    try {
+      const ms = await waitForMesh(demo, 60_000);
+      console.log(
+        `converged through the second endpoint in ${(ms / 1000).toFixed(1)}s`,
+      );
+      const fromOne = (await statuses(demo, 0))[0]!;
+      assertEquals(
+        [fromOne.state, fromOne.endpoint, fromOne.lastUsedEndpoint],
+        [
+          "up",
+          "10.99.0.2:51820",
+          "10.99.0.2:51820",
+        ],
+      );
+      const specs = await apiList<{ endpoints: string[] }>(
+        demo.agents[0]!.socket,
+        "peerspecs",
+      );
+      assertEquals(specs[0]!.spec.endpoints, [
+        "10.100.2.1:51820",
+        "10.99.0.2:51820",
+      ]);
+      const fromTwo = (await statuses(demo, 1))[0]!;
+      assertEquals(fromTwo.state, "up");
+      assertEquals(
+        fromTwo.endpoint,
+        "10.99.0.1:51820",
+        "WireGuard roamed to where edge-1 really is",
+      );
+      assertEquals(
+        fromTwo.lastUsedEndpoint,
+        "10.100.1.1:51820",
+        "the advertised endpoint stays the last used one",
+      );
+    } finally {
+      await demo.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "restart: same identity, no duplicate rules, routes or nft tables, peers return to up",
+  ignore: !!skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const demo = await startMeshDemo({
+      nodes: 2,
+      dir: DIR,
+      interval: "1s",
+      env: FAST,
+      cleanupOnExit: false,
+    });
+    try {
+      await waitForMesh(demo, 60_000);
+      const before = (await apiList<{ publicKey: string }>(
+        demo.agents[0]!.socket,
+        "identity",
+      ))[0]!.spec.publicKey;
+      await demo.restart(0, false);
+      await waitFor("the restarted agent's API", 20_000, async () => {
+        try {
+          await statuses(demo, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await waitForMesh(demo, 60_000);
+      const after = (await apiList<{ publicKey: string }>(
+        demo.agents[0]!.socket,
+        "identity",
+      ))[0]!.spec.publicKey;
+      assertEquals(after, before);
+      const ns = demo.agents[0]!.node.netns;
+      for (const family of ["-4", "-6"]) {
+        const rules = JSON.parse(
+          await ip(["-n", ns, family, "-j", "rule"]),
+        ) as { priority: number }[];
+        assertEquals(
+          rules.filter((r) => r.priority === 32500).length,
+          1,
+          `one IPv${family.slice(1)} rule`,
+        );
+        const routes = JSON.parse(
+          await ip(["-n", ns, family, "-j", "route", "show", "table", "180"]),
+        ) as unknown[];
+        assertEquals(
+          routes.length,
+          1,
+          `one IPv${family.slice(1)} route in table 180`,
+        );
+      }
+      const tables = await new Deno.Command("ip", {
+        args: ["netns", "exec", ns, "nft", "list", "tables"],
+        stdout: "piped",
+      })
+        .output();
+      assertEquals(
+        new TextDecoder().decode(tables.stdout).trim(),
+        "table inet edgespan",
+      );
+      const links = JSON.parse(await ip(["-n", ns, "-j", "link"])) as {
+        ifname: string;
+      }[];
+      assertEquals(
+        links.filter((l) => l.ifname === demo.agents[0]!.node.wgName).length,
+        1,
+      );
+      assert(
+        (await ping(demo.agents[0]!.node, await meshAddress(demo, 1), 1)).ok,
+        "ping after restart",
+      );
+    } finally {
+      await demo.stop();
+    }
   },
 });

@@ -116,3 +116,35 @@ Deno.test("stepPeerStatuses() drops statuses of removed specs", () => {
   });
   assertEquals([r.statuses.size, r.peers.length], [0, 0]);
 });
+
+Deno.test("stepPeerStatuses() adopts a live session after an agent restart", () => {
+  const live = {
+    endpoint: "203.0.113.9:40000",
+    lastHandshakeTime: T0 - 60_000,
+    receiveBytes: 9,
+    transmitBytes: 9,
+  };
+  const r = run(undefined, live, T0);
+  const s = r.statuses.get("K")!;
+  assertEquals([s.state, s.endpoint, s.lastUsedEndpoint], [
+    "up",
+    "203.0.113.9:40000",
+    "203.0.113.9:40000",
+  ]);
+  assertEquals(
+    r.peers[0]!.endpoint,
+    "203.0.113.9:40000",
+    "re-established as is, not re-selected",
+  );
+  const stale = run(
+    undefined,
+    { ...live, lastHandshakeTime: T0 - 400_000 },
+    T0,
+  );
+  const st = stale.statuses.get("K")!;
+  assertEquals(
+    [st.state, st.endpoint],
+    ["unknown", "192.0.2.1:51820"],
+    "an old session is not trusted: cycle from the spec",
+  );
+});
