@@ -1,0 +1,6 @@
+/**
+ * Generic netlink: header helpers and family resolution.
+ *
+ * @module
+ */
+export * from "./family.ts";
