@@ -55,6 +55,8 @@ export interface MeshNftState {
   firewallMark: number;
   forceFirewallMark: number;
   firewallMask: number;
+  /** Local TCP ports whose replies are never marked (embedded discovery). */
+  bypassTcpSourcePorts: number[];
 }
 
 /** Everything the node wants in the kernel. */
@@ -79,14 +81,21 @@ export interface KernelStateInput {
   routedPrefixes: readonly string[];
   /** nft table name. @default "edgespan" */
   nftTable?: string;
+  /**
+   * Destinations never marked into the tunnel: the discovery services, so
+   * that finding peers never depends on the mesh it bootstraps. @default []
+   */
+  neverRouted?: readonly string[];
+  /** Local TCP ports whose replies are never marked. @default [] */
+  bypassTcpSourcePorts?: readonly number[];
 }
 
 /** Builds the desired kernel state. */
 export function desiredKernelState(input: KernelStateInput): MeshKernelState {
   // The ULA range is routed by the link's own /64, so it is never marked.
-  const routed = IPSet.of(input.routedPrefixes).subtract(
-    IPSet.of([input.subnet]),
-  );
+  const routed = IPSet.of(input.routedPrefixes)
+    .subtract(IPSet.of([input.subnet]))
+    .subtract(IPSet.of(input.neverRouted ?? []));
   const c = MeshConstants;
   return {
     link: {
@@ -123,6 +132,7 @@ export function desiredKernelState(input: KernelStateInput): MeshKernelState {
       firewallMark: c.firewallMark,
       forceFirewallMark: c.forceFirewallMark,
       firewallMask: c.firewallMask,
+      bypassTcpSourcePorts: [...(input.bypassTcpSourcePorts ?? [])],
     },
   };
 }

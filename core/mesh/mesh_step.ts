@@ -22,10 +22,17 @@ import {
 import { diffPeers } from "./peer_diff.ts";
 import { buildPeerSpecs } from "./peer_specs.ts";
 import type { PeerTimers } from "./peer_state.ts";
+import {
+  discoveryDestinations,
+  type HostResolver,
+  servedDiscoveryPorts,
+} from "./discovery_bypass.ts";
 import { type PeerStats, stepPeerStatuses } from "./peer_status.ts";
 
 /** Options for {@linkcode createMeshStep}. */
 export interface MeshStepOptions {
+  /** Resolves discovery host names (to keep them out of the tunnel). @default DNS */
+  resolveHost?: HostResolver;
   /** Timers of the state machine. @default KubeSpan's */
   timers?: PeerTimers;
   /** nft table name (family inet). @default "edgespan" */
@@ -178,6 +185,8 @@ export function createMeshStep(
             v,
           ) => v.spec.allowedIPs),
           nftTable,
+          neverRouted: await discoveryDestinations(config, options.resolveHost),
+          bypassTcpSourcePorts: servedDiscoveryPorts(config),
         });
         const report = await dataplane.applyRouting(state);
         if (report.added + report.removed > 0) {

@@ -98,6 +98,16 @@ export function clampMss(mss: number): NftExpr[] {
   ];
 }
 
+/** `tcp sport port` (with the `meta l4proto tcp` guard). */
+export function tcpSourcePort(port: number): NftExpr[] {
+  return [
+    { kind: "meta", key: "l4proto" },
+    { kind: "cmp", op: "eq", data: new Uint8Array([6]) },
+    { kind: "payload", base: "transport", offset: 0, len: 2 },
+    { kind: "cmp", op: "eq", data: u16Be(port) },
+  ];
+}
+
 /** `counter`. */
 export function counter(): NftExpr[] {
   return [{ kind: "counter" }];

@@ -14,6 +14,7 @@ import {
   markMatch,
   markSet,
   oifname,
+  tcpSourcePort,
   tcpSyn,
 } from "./matches.ts";
 
@@ -32,6 +33,12 @@ export interface MeshTableOptions {
   forceFirewallMark: number;
   /** Bits read and written (0x60). */
   firewallMask: number;
+  /**
+   * Local TCP ports whose replies are never marked (a discovery service
+   * hosted on this box must stay reachable before the tunnel is up).
+   * @default []
+   */
+  bypassTcpSourcePorts?: readonly number[];
   /** One anonymous set per rule (as Talos ≥ 1.6) instead of two named sets. @default false */
   anonymousSets?: boolean;
 }
@@ -82,6 +89,9 @@ export function meshTableSpec(o: MeshTableOptions): NftTableSpec {
     rules: [
       ownTraffic,
       { exprs: [...oifname("lo"), ...accept()] },
+      ...(o.bypassTcpSourcePorts ?? []).map((port) => ({
+        exprs: [...tcpSourcePort(port), ...accept()],
+      })),
       ...families.map((f) => ({
         exprs: [
           ...daddrInSet(f, setFor(f, "mss")),

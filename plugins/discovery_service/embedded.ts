@@ -10,7 +10,9 @@ import type { Attachment } from "../../core/cli/main.ts";
 import { superviseDiscovery } from "./server/supervise.ts";
 
 /** Starts the embedded service if configured; `undefined` when it is not. */
-export async function attachEmbeddedDiscovery(agent: Agent): Promise<Attachment | undefined> {
+export async function attachEmbeddedDiscovery(
+  agent: Agent,
+): Promise<Attachment | undefined> {
   const serve = agent.config.discovery.serve;
   if (!serve) return undefined;
   const read = async (file: string | undefined, what: string) => {
@@ -18,7 +20,11 @@ export async function attachEmbeddedDiscovery(agent: Agent): Promise<Attachment 
     try {
       return await Deno.readTextFile(file);
     } catch (e) {
-      throw new Error(`Cannot read discovery.serve.${what} "${file}": ${(e as Error).message}`);
+      throw new Error(
+        `Cannot read discovery.serve.${what} "${file}": ${
+          (e as Error).message
+        }`,
+      );
     }
   };
   const tlsCert = await read(serve.tlsCert, "tlsCert");
@@ -29,6 +35,9 @@ export async function attachEmbeddedDiscovery(agent: Agent): Promise<Attachment 
     ...(tlsCert && tlsKey ? { tlsCert, tlsKey } : {}),
     ...(serve.stateFile ? { stateFile: serve.stateFile } : {}),
   }, (message, fields) => log.info(message, fields));
-  log.info("embedded discovery service starting", { listen: serve.listen, tls: Boolean(tlsCert) });
+  log.info("embedded discovery service starting", {
+    listen: serve.listen,
+    tls: Boolean(tlsCert),
+  });
   return { close: () => supervised.stop() };
 }

@@ -71,3 +71,18 @@ Deno.test("observedEndpoints() keeps up peers with a live endpoint and a known a
     endpoint: "192.0.2.1:51820",
   }]]);
 });
+
+Deno.test("desiredKernelState() never marks discovery destinations", () => {
+  const s = desiredKernelState({
+    linkName: "kubespan",
+    mtu: 1420,
+    listenPort: 51820,
+    address: parsePrefix("fd00::1/128"),
+    subnet: parsePrefix("fd00::/64"),
+    routedPrefixes: ["10.99.0.1/32", "10.99.0.2/32", "10.100.1.0/24"],
+    neverRouted: ["10.99.0.1"],
+    bypassTcpSourcePorts: [3000],
+  });
+  assertEquals(s.nft.routedIPv4, ["10.99.0.2/32", "10.100.1.0/24"]);
+  assertEquals(s.nft.bypassTcpSourcePorts, [3000]);
+});

@@ -1,0 +1,51 @@
+/**
+ * WireGuard control over two backends — the kernel's `wireguard` generic
+ * netlink family and wireguard-go's UAPI socket — behind one
+ * {@linkcode WgBackend} interface, plus a wireguard-go supervisor.
+ *
+ * @module
+ */
+export type * from "./types.ts";
+export {
+  ExistsError,
+  NetlinkError,
+  NotFoundError,
+  PermissionError,
+} from "../netlink/errors.ts";
+export { KernelWireGuard, type KernelWireGuardOptions } from "./kernel.ts";
+export {
+  derivePublicKey,
+  socketPath,
+  UAPI_DIR,
+  UserspaceWireGuard,
+  type UserspaceWireGuardOptions,
+} from "./uapi.ts";
+export {
+  encodeSet,
+  hexToKey,
+  keyToHex,
+  parseGetReply,
+  parseSetReply,
+  type UapiDeviceReply,
+  uapiError,
+} from "./uapi_codec.ts";
+export {
+  type BackoffOptions,
+  findWireGuardGo,
+  restartDelay,
+  WireGuardGo,
+  type WireGuardGoOptions,
+  type WireGuardGoState,
+  type WireGuardGoStatus,
+} from "./wireguard_go.ts";
+export {
+  openWireGuard,
+  type OpenWireGuardOptions,
+  type WgBackendChoice,
+  WireGuardClient,
+} from "./client.ts";
+export {
+  createInterface,
+  type CreateInterfaceOptions,
+  type WgInterface,
+} from "./interface.ts";

@@ -1,0 +1,185 @@
+/**
+ * The userspace WireGuard backend: `WgBackend` over wireguard-go's UAPI unix
+ * socket (`/var/run/wireguard/<ifname>.sock`), one connection per request.
+ *
+ * Deno needs net, read and write permission for a unix socket.
+ *
+ * @module
+ */
+import { NotFoundError } from "../netlink/errors.ts";
+import { decodeKey, encodeKey } from "./_kernel_codec.ts";
+import {
+  encodeSet,
+  parseGetReply,
+  parseSetReply,
+  UAPI_GET,
+  uapiError,
+} from "./uapi_codec.ts";
+import type { WgBackend, WgDevice, WgDeviceConfig } from "./types.ts";
+
+/** The UAPI socket directory wireguard-go and wg(8) hard-code. */
+export const UAPI_DIR = "/var/run/wireguard";
+
+/** Options of {@linkcode UserspaceWireGuard}. */
+export interface UserspaceWireGuardOptions {
+  /** Socket directory. @default "/var/run/wireguard" */
+  socketDir?: string;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const REPLY_END = /(?:^|\n)errno=-?\d+\n\n$/;
+
+/** The path of a device's UAPI socket. */
+export function socketPath(name: string, dir = UAPI_DIR): string {
+  if (!/^[A-Za-z0-9_.=+-]{1,15}$/.test(name)) {
+    throw new TypeError(
+      `Cannot use interface name "${name}": want 1-15 of [A-Za-z0-9_.=+-]`,
+    );
+  }
+  return `${dir}/${name}.sock`;
+}
+
+/** Sends one request and reads the reply up to its `errno=N` blank line. */
+async function exchange(
+  path: string,
+  name: string,
+  request: string,
+  operation: string,
+): Promise<string> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (err) {
+    if (
+      err instanceof Deno.errors.NotFound ||
+      err instanceof Deno.errors.ConnectionRefused
+    ) {
+      throw new NotFoundError({
+        operation,
+        errno: 19,
+        extAckMessage:
+          `no wireguard-go listens on "${path}"; start wireguard-go for "${name}"`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  try {
+    const bytes = enc.encode(request);
+    for (let off = 0; off < bytes.length;) {
+      off += await conn.write(bytes.subarray(off));
+    }
+    const buf = new Uint8Array(64 * 1024);
+    let text = "";
+    while (!REPLY_END.test(text.slice(-64))) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n), { stream: true });
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
+}
+
+const PKCS8_X25519 = [
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+];
+
+/** The public key of a base64 private key, via WebCrypto X25519. */
+export async function derivePublicKey(privateKey: string): Promise<string> {
+  const raw = decodeKey(privateKey, "private key");
+  const pkcs8 = new Uint8Array(PKCS8_X25519.length + 32);
+  pkcs8.set(PKCS8_X25519);
+  pkcs8.set(raw, PKCS8_X25519.length);
+  const key = await crypto.subtle.importKey(
+    "pkcs8",
+    pkcs8,
+    { name: "X25519" },
+    true,
+    ["deriveBits"],
+  );
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  const x = jwk.x ?? "";
+  const b64 = x.replaceAll("-", "+").replaceAll("_", "/");
+  return encodeKey(decodeKey(b64 + "=".repeat((4 - b64.length % 4) % 4)));
+}
+
+/** wireguard-go devices configured over their UAPI sockets. */
+export class UserspaceWireGuard implements WgBackend {
+  readonly kind = "userspace" as const;
+  readonly #dir: string;
+
+  /** A backend for the sockets in `options.socketDir`. */
+  constructor(options: UserspaceWireGuardOptions = {}) {
+    this.#dir = options.socketDir ?? UAPI_DIR;
+  }
+
+  /** Whether a UAPI socket exists for `name`. */
+  async has(name: string): Promise<boolean> {
+    try {
+      const st = await Deno.stat(socketPath(name, this.#dir));
+      return st.isSocket === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reads a device with every peer and its statistics. */
+  async device(name: string): Promise<WgDevice> {
+    const op = `read WireGuard device "${name}" over UAPI`;
+    const text = await exchange(
+      socketPath(name, this.#dir),
+      name,
+      UAPI_GET,
+      op,
+    );
+    const reply = parseGetReply(text);
+    const err = uapiError(op, reply.errno);
+    if (err) throw err;
+    const pub = reply.privateKey === ""
+      ? ""
+      : await derivePublicKey(reply.privateKey);
+    return {
+      name,
+      publicKey: pub,
+      listenPort: reply.listenPort,
+      firewallMark: reply.firewallMark,
+      peers: reply.peers,
+    };
+  }
+
+  /** Applies `config` in one `set=1` request. */
+  async configure(name: string, config: WgDeviceConfig): Promise<void> {
+    const peers = config.peers?.length ?? 0;
+    const op =
+      `configure WireGuard device "${name}" over UAPI (${peers} peers)`;
+    const text = await exchange(
+      socketPath(name, this.#dir),
+      name,
+      encodeSet(config),
+      op,
+    );
+    const err = uapiError(op, parseSetReply(text));
+    if (err) throw err;
+  }
+
+  /** Nothing to release: every request uses its own connection. */
+  close(): void {}
+}

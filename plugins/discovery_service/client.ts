@@ -1,0 +1,403 @@
+/**
+ * One connection to one discovery service: Hello, publish, Watch, refresh,
+ * reconnect with backoff forever, follow redirects, leave.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  type Affiliate as WireAffiliate,
+  AffiliateDeleteRequestSchema,
+  AffiliateUpdateRequestSchema,
+  Cluster,
+  HelloRequestSchema,
+  WatchRequestSchema,
+} from "../../proto/gen/sidero/discovery/server/cluster_pb.ts";
+import { DurationSchema } from "@bufbuild/protobuf/wkt";
+import { formatIP, ipFromBytes } from "../../core/netaddr/ip.ts";
+import type { DiscoveryHealth } from "../../core/plugins/types.ts";
+import type {
+  AffiliateSpec,
+  EndpointSpec,
+} from "../../core/resources/specs.ts";
+import type { ClusterCipher } from "./crypto.ts";
+import {
+  decodeAffiliate,
+  decodeEndpoint,
+  encodeAffiliate,
+  encodeEndpoint,
+} from "./payload.ts";
+import {
+  backoffDelay,
+  type BackoffOptions,
+  DEFAULT_BACKOFF,
+  type DiscoveryTarget,
+  parseDiscoveryUrl,
+  redirectTarget,
+  targetBaseUrl,
+} from "./target.ts";
+
+/** Options of a {@linkcode DiscoveryClient}. */
+export interface DiscoveryClientOptions {
+  /** Service URL (`http://`, `https://`, `grpc://`). */
+  url: string;
+  clusterId: string;
+  /** This node's id (the affiliate id). */
+  nodeId: string;
+  cipher: ClusterCipher;
+  /** Sent in Hello. */
+  clientVersion: string;
+  /** Name put into `sources` of received affiliates. */
+  source: string;
+  /** @default 30 min */
+  ttlMs?: number;
+  /** Send observed endpoints of other nodes. @default false */
+  harvest?: boolean;
+  /** Extra PEM CA for TLS (self-hosted services). */
+  tlsCa?: string;
+  backoff?: BackoffOptions;
+  now?: () => number;
+  random?: () => number;
+  /** Called when the remote view or the public address changed. */
+  onChange?: (reason: string) => void;
+  /** Warnings (rate-limited by the caller's logger where needed). */
+  warn?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Builds the transport (tests). */
+  transport?: (target: DiscoveryTarget) => Transport;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+const CALL_TIMEOUT_MS = 30_000;
+const WARN_EVERY_MS = 60_000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A discovery client for one service. Call {@linkcode DiscoveryClient.run}. */
+export class DiscoveryClient {
+  readonly #o: DiscoveryClientOptions;
+  readonly #now: () => number;
+  #target: DiscoveryTarget;
+  #client: Client<typeof Cluster> | undefined;
+  #remote = new Map<string, AffiliateSpec>();
+  #publicIP: string | undefined;
+  #health: DiscoveryHealth = { state: "connecting", detail: "not started" };
+  #local:
+    | { data: Uint8Array; endpoints: Uint8Array[]; plain: string }
+    | undefined;
+  #observed: readonly EndpointSpec[] = [];
+  #kick: (() => void) | undefined;
+  #dirty = false;
+  #lastWarn = -Infinity;
+  #skipped = 0;
+  #connectedOnce = false;
+
+  constructor(options: DiscoveryClientOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#target = parseDiscoveryUrl(options.url);
+  }
+
+  /** Whether a Watch has delivered a snapshot since the last (re)connect. */
+  get connected(): boolean {
+    return this.#health.state === "connected";
+  }
+
+  /** Whether this client was ever connected. */
+  get everConnected(): boolean {
+    return this.#connectedOnce;
+  }
+
+  health(): DiscoveryHealth {
+    return { ...this.#health };
+  }
+
+  affiliates(): AffiliateSpec[] {
+    return [...this.#remote.values()];
+  }
+
+  publicAddresses(): string[] {
+    return this.#publicIP ? [this.#publicIP] : [];
+  }
+
+  /** Sets the local affiliate; a change is published at once. */
+  publish(local: AffiliateSpec, observed: readonly EndpointSpec[]): void {
+    const plainBytes = encodeAffiliate(local);
+    const endpoints = local.kubespan?.endpoints ?? [];
+    const plain = Array.from(plainBytes).join(",") + "|" + endpoints.join(",");
+    const observedChanged = this.#o.harvest === true &&
+      JSON.stringify(observed) !== JSON.stringify(this.#observed);
+    this.#observed = observed;
+    if (this.#local?.plain === plain && !observedChanged) return;
+    this.#local = {
+      plain,
+      data: this.#o.cipher.sealData(plainBytes),
+      endpoints: endpoints.map((e) =>
+        this.#o.cipher.sealEndpoint(encodeEndpoint(e))
+      ),
+    };
+    this.#dirty = true;
+    this.#kick?.();
+  }
+
+  /** Deletes the local affiliate from the service (best effort, one try). */
+  async leave(): Promise<void> {
+    const client = this.#client ?? this.#makeClient();
+    await client.affiliateDelete(
+      create(AffiliateDeleteRequestSchema, {
+        clusterId: this.#o.clusterId,
+        affiliateId: this.#o.nodeId,
+      }),
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+  }
+
+  #makeClient(): Client<typeof Cluster> {
+    const t = this.#target;
+    const transport = this.#o.transport?.(t) ?? createGrpcTransport({
+      baseUrl: targetBaseUrl(t),
+      pingIntervalMs: 3 * 60_000,
+      ...(t.tls && this.#o.tlsCa ? { nodeOptions: { ca: this.#o.tlsCa } } : {}),
+    });
+    return createClient(Cluster, transport);
+  }
+
+  #warn(message: string, fields: Record<string, unknown>): void {
+    this.#skipped++;
+    const now = this.#now();
+    if (now - this.#lastWarn < WARN_EVERY_MS) return;
+    this.#lastWarn = now;
+    this.#o.warn?.(message, {
+      ...fields,
+      skippedSinceLastWarning: this.#skipped,
+    });
+    this.#skipped = 0;
+  }
+
+  #decode(a: WireAffiliate): AffiliateSpec | undefined {
+    if (a.id === this.#o.nodeId || a.data.length === 0) return undefined;
+    try {
+      const plain = this.#o.cipher.openData(a.data);
+      const endpoints: string[] = [];
+      for (const e of a.endpoints) {
+        try {
+          endpoints.push(decodeEndpoint(this.#o.cipher.openEndpoint(e)));
+        } catch {
+          this.#warn("discovery: skipped an endpoint that does not decrypt", {
+            affiliate: a.id,
+          });
+        }
+      }
+      return decodeAffiliate(plain, endpoints, this.#o.source);
+    } catch (err) {
+      this.#warn(
+        "discovery: skipped an affiliate that does not decrypt or decode",
+        {
+          affiliate: a.id,
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
+      return undefined;
+    }
+  }
+
+  async #refresh(client: Client<typeof Cluster>, signal: AbortSignal) {
+    const local = this.#local;
+    if (!local) return;
+    this.#dirty = false;
+    const ttlMs = this.#o.ttlMs ?? 30 * 60_000;
+    const ttl = create(DurationSchema, {
+      seconds: BigInt(Math.floor(ttlMs / 1000)),
+      nanos: (ttlMs % 1000) * 1e6,
+    });
+    const opts = { timeoutMs: CALL_TIMEOUT_MS, signal };
+    await client.affiliateUpdate(
+      create(AffiliateUpdateRequestSchema, {
+        clusterId: this.#o.clusterId,
+        affiliateId: this.#o.nodeId,
+        affiliateData: local.data,
+        affiliateEndpoints: local.endpoints,
+        ttl,
+      }),
+      opts,
+    );
+    if (!this.#o.harvest) return;
+    const byId = new Map<string, Uint8Array[]>();
+    for (const o of this.#observed) {
+      if (o.affiliateID === this.#o.nodeId) continue;
+      const list = byId.get(o.affiliateID) ?? [];
+      try {
+        list.push(this.#o.cipher.sealEndpoint(encodeEndpoint(o.endpoint)));
+      } catch {
+        continue;
+      }
+      byId.set(o.affiliateID, list);
+    }
+    for (const [affiliateId, endpoints] of byId) {
+      await client.affiliateUpdate(
+        create(AffiliateUpdateRequestSchema, {
+          clusterId: this.#o.clusterId,
+          affiliateId,
+          affiliateEndpoints: endpoints.slice(0, 64),
+          ttl,
+        }),
+        opts,
+      );
+    }
+  }
+
+  /** Publishes on change and every TTL/2 until `signal` aborts; throws on failure. */
+  async #refreshLoop(client: Client<typeof Cluster>, signal: AbortSignal) {
+    const every = (this.#o.ttlMs ?? 30 * 60_000) / 2;
+    while (!signal.aborted) {
+      const wake = new AbortController();
+      const onAbort = () => wake.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#kick = () => wake.abort();
+      if (!this.#dirty) await sleep(every, wake.signal);
+      signal.removeEventListener("abort", onAbort);
+      this.#kick = undefined;
+      if (signal.aborted) return;
+      await this.#refresh(client, signal);
+    }
+  }
+
+  #apply(
+    res: { affiliates: WireAffiliate[]; deleted: boolean },
+    first: boolean,
+  ) {
+    if (first) {
+      const next = new Map<string, AffiliateSpec>();
+      for (const a of res.affiliates) {
+        const spec = this.#decode(a);
+        if (spec) next.set(a.id, spec);
+      }
+      this.#remote = next;
+      return;
+    }
+    for (const a of res.affiliates) {
+      if (res.deleted) {
+        this.#remote.delete(a.id);
+        continue;
+      }
+      const spec = this.#decode(a);
+      if (spec) this.#remote.set(a.id, spec);
+      else this.#remote.delete(a.id);
+    }
+  }
+
+  /** One session: Hello, publish, Watch; returns normally on redirect. */
+  async #session(
+    signal: AbortSignal,
+    onReady: () => void,
+  ): Promise<"redirect" | "ended"> {
+    const client = this.#makeClient();
+    this.#client = client;
+    const started = this.#now();
+    const hello = await client.hello(
+      create(HelloRequestSchema, {
+        clusterId: this.#o.clusterId,
+        clientVersion: this.#o.clientVersion,
+      }),
+      { timeoutMs: HELLO_TIMEOUT_MS, signal },
+    );
+    const latencyMs = this.#now() - started;
+    if (hello.redirect?.endpoint) {
+      this.#target = redirectTarget(this.#target, hello.redirect.endpoint);
+      return "redirect";
+    }
+    let ip: string | undefined;
+    try {
+      ip = hello.clientIp.length
+        ? formatIP(ipFromBytes(hello.clientIp))
+        : undefined;
+    } catch {
+      ip = undefined;
+    }
+    if (ip !== this.#publicIP) {
+      this.#publicIP = ip;
+      this.#o.onChange?.("discovery public address changed");
+    }
+    await this.#refresh(client, signal);
+    const session = new AbortController();
+    const stop = () => session.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    const refresher = this.#refreshLoop(client, session.signal).catch((err) => {
+      session.abort(err);
+    });
+    try {
+      let first = true;
+      for await (
+        const res of client.watch(
+          create(WatchRequestSchema, { clusterId: this.#o.clusterId }),
+          { signal: session.signal },
+        )
+      ) {
+        this.#apply(res, first);
+        if (first) {
+          first = false;
+          this.#connectedOnce = true;
+          this.#health = {
+            state: "connected",
+            detail: targetBaseUrl(this.#target),
+            latencyMs,
+          };
+          onReady();
+        }
+        this.#o.onChange?.("discovery view changed");
+      }
+      if (session.signal.aborted && session.signal.reason instanceof Error) {
+        throw session.signal.reason;
+      }
+      return "ended";
+    } finally {
+      signal.removeEventListener("abort", stop);
+      session.abort();
+      await refresher;
+    }
+  }
+
+  /** Runs until `signal` aborts; never throws. */
+  async run(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    const random = this.#o.random ?? Math.random;
+    while (!signal.aborted) {
+      if (attempt > 0) {
+        await sleep(
+          backoffDelay(attempt, random(), this.#o.backoff ?? DEFAULT_BACKOFF),
+          signal,
+        );
+        if (signal.aborted) break;
+      }
+      attempt++;
+      try {
+        const outcome = await this.#session(signal, () => (attempt = 0));
+        if (outcome === "redirect") attempt = 0;
+        if (outcome === "ended" && !signal.aborted) {
+          this.#health = { state: "connecting", detail: "watch ended" };
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        this.#health = {
+          state: "connecting",
+          detail: `${targetBaseUrl(this.#target)}: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+        };
+      }
+    }
+    this.#health = { state: "connecting", detail: "stopped" };
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Limits of the discovery service, the same as the published service's.
+ *
+ * @module
+ */
+
+/** Size and count limits enforced on every request. */
+export interface DiscoveryLimits {
+  /** Bytes of a cluster id. @default 256 */
+  clusterIdMax: number;
+  /** Bytes of an affiliate id. @default 256 */
+  affiliateIdMax: number;
+  /** Bytes of affiliate data. @default 2048 */
+  dataMax: number;
+  /** Bytes of one endpoint. @default 32 */
+  endpointMax: number;
+  /** Endpoints per affiliate. @default 64 */
+  endpointsMax: number;
+  /** Affiliates per cluster. @default 1024 */
+  affiliatesMax: number;
+  /** Longest TTL in ms. @default 30 min */
+  ttlMaxMs: number;
+  /** Queued updates per watcher before it is dropped with "lost update". @default 32 */
+  watcherBuffer: number;
+}
+
+/** The published service's limits. */
+export const DEFAULT_LIMITS: Readonly<DiscoveryLimits> = {
+  clusterIdMax: 256,
+  affiliateIdMax: 256,
+  dataMax: 2048,
+  endpointMax: 32,
+  endpointsMax: 64,
+  affiliatesMax: 1024,
+  ttlMaxMs: 30 * 60_000,
+  watcherBuffer: 32,
+};
+
+/** gRPC status the failing request gets. */
+export type LimitCode = "invalid_argument" | "resource_exhausted";
+
+/** A request broke a limit or was malformed. */
+export class DiscoveryRequestError extends Error {
+  readonly code: LimitCode;
+  constructor(code: LimitCode, message: string) {
+    super(message);
+    this.name = "DiscoveryRequestError";
+    this.code = code;
+  }
+}
+
+const utf8 = new TextEncoder();
+
+function checkId(id: string, what: string, max: number): void {
+  if (id === "") {
+    throw new DiscoveryRequestError(
+      "invalid_argument",
+      `${what} can't be empty`,
+    );
+  }
+  if (utf8.encode(id).length > max) {
+    throw new DiscoveryRequestError("invalid_argument", `${what} is too long`);
+  }
+}
+
+/** Checks a cluster id. */
+export function checkClusterId(id: string, limits: DiscoveryLimits): void {
+  checkId(id, "cluster ID", limits.clusterIdMax);
+}
+
+/** Checks an affiliate id. */
+export function checkAffiliateId(id: string, limits: DiscoveryLimits): void {
+  checkId(id, "affiliate ID", limits.affiliateIdMax);
+}
+
+/** Checks the body of an AffiliateUpdate. */
+export function checkUpdate(
+  data: Uint8Array | undefined,
+  endpoints: readonly Uint8Array[],
+  ttlMs: number,
+  limits: DiscoveryLimits,
+): void {
+  if (data && data.length > limits.dataMax) {
+    throw new DiscoveryRequestError(
+      "invalid_argument",
+      "affiliate data is too big",
+    );
+  }
+  if (endpoints.length > limits.endpointsMax) {
+    throw new DiscoveryRequestError("resource_exhausted", "too many endpoints");
+  }
+  for (const e of endpoints) {
+    if (e.length > limits.endpointMax) {
+      throw new DiscoveryRequestError(
+        "invalid_argument",
+        "affiliate endpoint is too big",
+      );
+    }
+  }
+  if (!Number.isFinite(ttlMs) || ttlMs < 0) {
+    throw new DiscoveryRequestError("invalid_argument", "ttl is invalid");
+  }
+  if (ttlMs > limits.ttlMaxMs) {
+    throw new DiscoveryRequestError("invalid_argument", "ttl is too large");
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Discovery service benchmark (not a test): one cluster of 1024 affiliates ×
+ * 64 endpoints and 1000 watchers on loopback. Prints update throughput,
+ * watch fan-out latency p50/p99 and the server's RSS.
+ *
+ *   deno run -A tests/bench/discovery_bench.ts [--watchers N] [--probes N]
+ *     [--server-heap-mb N]   (caps the server's V8 old space, e.g. 256)
+ *
+ * The server runs as its own process (`discovery serve`); the watchers are
+ * raw HTTP/2 streams that only count gRPC frames, so the client side stays
+ * cheap and the figures are the server's.
+ */
+import * as http2 from "node:http2";
+import { parseArgs } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { DurationSchema } from "@bufbuild/protobuf/wkt";
+import { WatchRequestSchema } from "../../proto/gen/sidero/discovery/server/cluster_pb.ts";
+import { rawClient } from "../plugins/discovery_service/_harness.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    watchers: { type: "string", default: "1000" },
+    affiliates: { type: "string", default: "1024" },
+    endpoints: { type: "string", default: "64" },
+    probes: { type: "string", default: "200" },
+    sessions: { type: "string", default: "10" },
+    "server-heap-mb": { type: "string", default: "" },
+  },
+});
+const WATCHERS = Number(values.watchers);
+const AFFILIATES = Number(values.affiliates);
+const ENDPOINTS = Number(values.endpoints);
+const PROBES = Number(values.probes);
+const SESSIONS = Number(values.sessions);
+const CLUSTER = "bench";
+const deadline = Date.now() + 60_000;
+
+function rssMB(pid: number): { rss: number; hwm: number } {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (k: string) =>
+    Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    ...(values["server-heap-mb"]
+      ? [`--v8-flags=--max-old-space-size=${values["server-heap-mb"]}`]
+      : []),
+    new URL("../../plugins/discovery_service/server/cli.ts", import.meta.url)
+      .pathname,
+    "--listen",
+    "127.0.0.1:0",
+    "--rate",
+    "1000000",
+    "--burst",
+    "1000000",
+  ],
+  stdout: "null",
+  stderr: "piped",
+}).spawn();
+const errReader = server.stderr.pipeThrough(new TextDecoderStream())
+  .getReader();
+let port = 0;
+let log = "";
+while (port === 0) {
+  const r = await errReader.read();
+  if (r.done) throw new Error(`server exited: ${log}`);
+  log += r.value;
+  port = Number(/"port":(\d+)/.exec(log)?.[1] ?? 0);
+}
+(async () => {
+  while (!(await errReader.read()).done) { /* drain */ }
+})();
+
+const client = rawClient(port);
+const ttl = create(DurationSchema, { seconds: 1800n });
+const rnd = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+const endpointsOf = (i: number) =>
+  Array.from({ length: ENDPOINTS }, (_, j) => {
+    const e = rnd(16);
+    e[0] = i & 0xff;
+    e[1] = j;
+    return e;
+  });
+
+console.log(
+  `server pid ${server.pid} port ${port}; idle RSS ${
+    rssMB(server.pid).rss.toFixed(0)
+  } MB`,
+);
+
+// Phase 1: seed.
+let t0 = performance.now();
+let next = 0;
+await Promise.all(Array.from({ length: 32 }, async () => {
+  while (next < AFFILIATES) {
+    const i = next++;
+    await client.affiliateUpdate({
+      clusterId: CLUSTER,
+      affiliateId: `node-${i}`,
+      affiliateData: rnd(400),
+      affiliateEndpoints: endpointsOf(i),
+      ttl,
+    });
+  }
+}));
+let secs = (performance.now() - t0) / 1000;
+console.log(
+  `seed: ${AFFILIATES} affiliates × ${ENDPOINTS} endpoints in ${
+    secs.toFixed(2)
+  } s = ${
+    (AFFILIATES / secs).toFixed(0)
+  } updates/s (32 in flight, no watchers); RSS ${
+    rssMB(server.pid).rss.toFixed(0)
+  } MB`,
+);
+
+// Phase 2: watchers.
+interface W {
+  frames: number;
+  /** Bytes of the current frame header seen so far (0-5). */
+  head: Uint8Array;
+  headLen: number;
+  /** Body bytes still to skip in the current frame. */
+  rest: number;
+  onFrame?: (() => void) | undefined;
+}
+const watchers: W[] = [];
+const sessions = Array.from({ length: SESSIONS }, () => {
+  const s = http2.connect(`http://127.0.0.1:${port}`);
+  s.on("error", () => {});
+  return s;
+});
+const body = toBinary(
+  WatchRequestSchema,
+  create(WatchRequestSchema, { clusterId: CLUSTER }),
+);
+const frame = new Uint8Array(5 + body.length);
+new DataView(frame.buffer).setUint32(1, body.length);
+frame.set(body, 5);
+let snapshots = 0;
+let snapshotBytes = 0;
+let ended = 0;
+t0 = performance.now();
+const snapshotDone = new Promise<void>((resolve) => {
+  const frameDone = (w: W) => {
+    w.frames++;
+    if (w.frames === 1) {
+      if (++snapshots === WATCHERS) resolve();
+    } else w.onFrame?.();
+  };
+  for (let i = 0; i < WATCHERS; i++) {
+    const w: W = { frames: 0, head: new Uint8Array(5), headLen: 0, rest: 0 };
+    watchers.push(w);
+    const req = sessions[i % SESSIONS]!.request({
+      ":method": "POST",
+      ":path": "/sidero.discovery.server.Cluster/Watch",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    // Counts gRPC frames without copying or decoding them.
+    req.on("data", (chunk: Uint8Array) => {
+      let off = 0;
+      while (off < chunk.length) {
+        if (w.rest > 0) {
+          const take = Math.min(w.rest, chunk.length - off);
+          w.rest -= take;
+          off += take;
+          if (w.rest === 0) frameDone(w);
+          continue;
+        }
+        w.head[w.headLen++] = chunk[off++]!;
+        if (w.headLen === 5) {
+          w.headLen = 0;
+          const len = new DataView(w.head.buffer).getUint32(1);
+          if (w.frames === 0) snapshotBytes += len + 1;
+          w.rest = len;
+          if (len === 0) frameDone(w);
+        }
+      }
+    });
+    req.on("error", () => {});
+    req.on("close", () => ended++);
+    req.end(frame);
+  }
+});
+await Promise.race([
+  snapshotDone,
+  new Promise((r) =>
+    setTimeout(r, Math.max(1000, deadline - Date.now() - 25_000))
+  ),
+]);
+secs = (performance.now() - t0) / 1000;
+const afterWatch = rssMB(server.pid);
+console.log(
+  `watch: ${snapshots}/${WATCHERS} snapshots (${
+    (snapshotBytes / snapshots / 1024).toFixed(0)
+  } KiB each) in ${secs.toFixed(2)} s; RSS ${afterWatch.rss.toFixed(0)} MB`,
+);
+
+// Phase 3: fan-out latency, one probe update at a time.
+const lat: number[] = [];
+let probes = 0;
+for (let p = 0; p < PROBES && Date.now() < deadline - 10_000; p++) {
+  const live = watchers.filter((w) => w.frames > 0);
+  let pending = live.length;
+  const start = performance.now();
+  const done = new Promise<void>((resolve) => {
+    for (const w of live) {
+      w.onFrame = () => {
+        w.onFrame = undefined;
+        lat.push(performance.now() - start);
+        if (--pending === 0) resolve();
+      };
+    }
+  });
+  await client.affiliateUpdate({
+    clusterId: CLUSTER,
+    affiliateId: `node-${p % AFFILIATES}`,
+    affiliateData: rnd(400),
+    ttl,
+  });
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5_000))]);
+  for (const w of live) w.onFrame = undefined;
+  probes++;
+}
+console.log(
+  `fan-out: ${probes} updates × ${snapshots} watchers: p50 ${
+    pct(lat, 50).toFixed(1)
+  } ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${
+    pct(lat, 100).toFixed(1)
+  } ms (${lat.length} deliveries)`,
+);
+
+// Phase 4: update throughput with every watcher attached (data changes → fan-out).
+t0 = performance.now();
+let sent = 0;
+const until = performance.now() + 5_000;
+await Promise.all(Array.from({ length: 8 }, async () => {
+  while (performance.now() < until) {
+    await client.affiliateUpdate({
+      clusterId: CLUSTER,
+      affiliateId: `node-${sent++ % AFFILIATES}`,
+      affiliateData: rnd(400),
+      ttl,
+    });
+  }
+}));
+secs = (performance.now() - t0) / 1000;
+await new Promise((r) => setTimeout(r, 500));
+const end = rssMB(server.pid);
+console.log(
+  `updates with ${snapshots} watchers: ${
+    (sent / secs).toFixed(0)
+  } updates/s (8 in flight, 5 s); ` +
+    `watch streams ended (lost update or error): ${ended}`,
+);
+const metrics = await new Promise<string>((resolve) => {
+  const r = sessions[0]!.request({ ":path": "/metrics" });
+  let text = "";
+  r.setEncoding("utf8");
+  r.on("data", (d: string) => (text += d));
+  r.on("end", () => resolve(text));
+});
+console.log(
+  metrics.split("\n").filter((l) =>
+    /^edgespan_discovery_(memory|watchers|affiliates)/.test(l)
+  ).join("\n"),
+);
+console.log(
+  `server RSS now ${end.rss.toFixed(0)} MB, peak (VmHWM) ${
+    end.hwm.toFixed(0)
+  } MB`,
+);
+
+for (const s of sessions) s.destroy();
+Deno.kill(server.pid, "SIGKILL");
+await server.status;
+Deno.exit(0);

@@ -1,0 +1,214 @@
+import { assert, assertEquals } from "../../_tools/assert.ts";
+import { validateConfig } from "../../../core/config/validate.ts";
+import type { PluginContext } from "../../../core/plugins/types.ts";
+import type { LocalIdentity } from "../../../core/identity/identity.ts";
+import { silentLogger } from "../../../core/log/logger.ts";
+import { discoveryServicePlugin } from "../../../plugins/discovery_service/plugin.ts";
+import { KEY_B64, rawClient, startServer, waitFor } from "./_harness.ts";
+import { affiliate, fastClient } from "./_affiliates.ts";
+
+Deno.test("client: three clients converge, survive a server restart and re-publish", async () => {
+  let srv = await startServer();
+  const port = srv.port;
+  const ac = new AbortController();
+  const clients = [1, 2, 3].map((n) => fastClient(port, n));
+  const runs = clients.map((c) => c.run(ac.signal));
+  clients.forEach((c, i) => c.publish(affiliate(i + 1), []));
+  const converged = () =>
+    clients.every((c) =>
+      c.affiliates().length === 2 &&
+      c.affiliates().every((a) => a.kubespan?.endpoints.length === 1)
+    );
+  try {
+    await waitFor(converged, 10_000, "first convergence");
+    assertEquals(
+      clients[0]!.affiliates().map((a) => a.nodeId).sort(),
+      ["node-2", "node-3"],
+    );
+    assertEquals(clients[0]!.publicAddresses(), ["127.0.0.1"]);
+    assertEquals(
+      clients[1]!.affiliates().find((a) => a.nodeId === "node-1")?.kubespan
+        ?.endpoints,
+      [
+        "192.168.0.1:51820",
+      ],
+    );
+    await srv.close(); // state is lost: clients must re-publish
+    await new Promise((r) => setTimeout(r, 200));
+    srv = await startServer({ listen: `127.0.0.1:${port}` });
+    await waitFor(
+      () => srv.state.stats().affiliates === 3,
+      15_000,
+      "re-publish",
+    );
+    await waitFor(
+      () => converged() && clients.every((c) => c.connected),
+      15_000,
+      "re-convergence",
+    );
+    // A change published now reaches the others.
+    const changed = affiliate(1);
+    changed.hostname = "renamed";
+    clients[0]!.publish(changed, []);
+    await waitFor(
+      () => clients[1]!.affiliates().some((a) => a.hostname === "renamed"),
+      5_000,
+      "update fan-out",
+    );
+    // leave() removes node-1 everywhere.
+    await clients[0]!.leave();
+    await waitFor(
+      () => clients[2]!.affiliates().length === 1,
+      5_000,
+      "delete fan-out",
+    );
+  } finally {
+    ac.abort();
+    await Promise.all(runs);
+    await srv.close();
+  }
+});
+
+Deno.test("client: skips affiliates sealed with another secret, warns once", async () => {
+  const srv = await startServer();
+  const ac = new AbortController();
+  const warnings: string[] = [];
+  const good = fastClient(srv.port, 1, { warn: (m) => warnings.push(m) });
+  const other = fastClient(srv.port, 2, {
+    secret: btoa(String.fromCharCode(...new Uint8Array(32).fill(1))),
+  });
+  const runs = [good.run(ac.signal), other.run(ac.signal)];
+  try {
+    good.publish(affiliate(1), []);
+    other.publish(affiliate(2), []);
+    await waitFor(
+      () => srv.state.stats().affiliates === 2,
+      5_000,
+      "both published",
+    );
+    await waitFor(() => good.connected && other.connected, 5_000, "connected");
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(good.affiliates(), []);
+    assertEquals(other.affiliates(), []);
+    // A further undecryptable update within the minute does not warn again.
+    const o2 = affiliate(2);
+    o2.hostname = "again";
+    other.publish(o2, []);
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(warnings, [
+      "discovery: skipped an affiliate that does not decrypt or decode",
+    ]);
+  } finally {
+    ac.abort();
+    await Promise.all(runs);
+    await srv.close();
+  }
+});
+
+Deno.test("client: follows a Hello redirect; harvests endpoints of others", async () => {
+  const real = await startServer();
+  const front = await startServer({
+    redirectEndpoint: `127.0.0.1:${real.port}`,
+  });
+  const ac = new AbortController();
+  const c = fastClient(front.port, 1, { harvest: true });
+  const run = c.run(ac.signal);
+  try {
+    c.publish(affiliate(1), [{
+      affiliateID: "node-9",
+      endpoint: "203.0.113.9:51820",
+    }]);
+    await waitFor(
+      () => real.state.stats().affiliates === 2,
+      5_000,
+      "publish via redirect",
+    );
+    assertEquals(front.state.stats().affiliates, 0);
+    const list = await rawClient(real.port).list({ clusterId: "test-cluster" });
+    const harvested = list.affiliates.find((a) => a.id === "node-9")!;
+    assertEquals([harvested.data.length, harvested.endpoints.length], [0, 1]);
+  } finally {
+    ac.abort();
+    await run;
+    await real.close();
+    await front.close();
+  }
+});
+
+function context(port: number, stateDir: string, signal: AbortSignal) {
+  const result = validateConfig({
+    cluster: { id: "test-cluster", secret: KEY_B64 },
+    discovery: { endpoints: [`http://127.0.0.1:${port}`] },
+    node: { stateDir },
+  });
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  const reasons: string[] = [];
+  const ctx: PluginContext = {
+    pluginName: "discovery-service",
+    config: result.config,
+    identity: { nodeId: "node-1" } as LocalIdentity,
+    log: silentLogger(),
+    now: Date.now,
+    signal,
+    requestReconcile: (r) => reasons.push(r),
+    listResources: () => [],
+  };
+  return { ctx, reasons };
+}
+
+Deno.test("plugin: caches the last view and serves it while the service is down", async () => {
+  const dir = await Deno.makeTempDir();
+  const srv = await startServer();
+  const port = srv.port;
+  const peer = fastClient(port, 2);
+  const peerAc = new AbortController();
+  const peerRun = peer.run(peerAc.signal);
+  peer.publish(affiliate(2), []);
+  try {
+    const ac = new AbortController();
+    const { ctx, reasons } = context(port, dir, ac.signal);
+    const p = discoveryServicePlugin.create(ctx, {});
+    await p.start!();
+    await p.publish(affiliate(1), []);
+    await waitFor(() => p.affiliates().length === 1, 5_000, "plugin sees peer");
+    assertEquals(p.health().state, "connected");
+    assertEquals(p.publicAddresses(), ["127.0.0.1"]);
+    assert(reasons.length > 0, "requestReconcile was never called");
+    await waitFor(
+      () => {
+        try {
+          return Deno.statSync(`${dir}/discovery-cache.json`).isFile;
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+      "cache file",
+    );
+    assertEquals(
+      Deno.statSync(`${dir}/discovery-cache.json`).mode! & 0o777,
+      0o600,
+    );
+    ac.abort();
+    await p.stop!();
+    peerAc.abort();
+    await peerRun;
+    await srv.close();
+    // "Reboot" with the service down: the cache brings the peer back.
+    const ac2 = new AbortController();
+    const p2 = discoveryServicePlugin.create(
+      context(port, dir, ac2.signal).ctx,
+      {},
+    );
+    await p2.start!();
+    assertEquals(p2.affiliates().map((a) => a.nodeId), ["node-2"]);
+    assertEquals(p2.health().state, "cached");
+    ac2.abort();
+    await p2.stop!();
+  } finally {
+    peerAc.abort();
+    await peerRun;
+    await srv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
