@@ -47,13 +47,19 @@ if (import.meta.main) {
       ),
     attach: async (agent) => {
       const discovery = await attachEmbeddedDiscovery(agent);
-      return [...(discovery ? [discovery] : []), await attachApi(agent, VERSION)];
+      return [
+        ...(discovery ? [discovery] : []),
+        await attachApi(agent, VERSION),
+      ];
     },
     commands: {
       discovery: {
-        summary: "discovery serve --listen ADDR   run a standalone discovery service",
+        summary:
+          "discovery serve --listen ADDR   run a standalone discovery service",
         run: (args) =>
-          args[0] === "serve" ? discoveryServeCommand(args.slice(1)) : Promise.resolve(usageDiscovery(args[0])),
+          args[0] === "serve"
+            ? discoveryServeCommand(args.slice(1))
+            : Promise.resolve(usageDiscovery(args[0])),
       },
     },
   });

@@ -163,7 +163,10 @@ Deno.test({
       assertStringIncludes(err.message, 'add rule #1 to chain "c"');
       // the old table is intact
       const back = await nft.readTable("inet", "edgespan");
-      assertEquals(back.chains.map((c) => c.name), ["kubespan_prerouting", "kubespan_outgoing"]);
+      assertEquals(back.chains.map((c) => c.name), [
+        "kubespan_prerouting",
+        "kubespan_outgoing",
+      ]);
       // a failing first-time batch leaves no table behind
       const err2 = await assertRejects(
         () => nft.replaceTable({ ...bad, name: "fresh" }),
