@@ -44,6 +44,34 @@ step lint "$DENO" lint
 step check "$DENO" check mod.ts tests/
 
 echo "== deno test"
-rm -f .cache/junit.xml
-"$DENO" test -A --parallel --junit-path=.cache/junit.xml tests/ 2>&1 | tee .cache/test.log
-"$DENO" run --allow-read tests/_tools/summary.ts .cache/junit.xml "$passed" "$failed"
+# One deno process per area: a crash in one (a native fault in the runtime)
+# is reported as that area's failure instead of losing every result.
+rm -f .cache/junit-*.xml
+groups=(
+  "core:tests/core tests/plugins/builtin_test.ts"
+  "ffi:tests/ffi"
+  "discovery:tests/plugins/discovery_service tests/plugins/discovery_static tests/interop"
+  "web:tests/web"
+  "build:tests/build"
+  "mesh:tests/mesh"
+  "vm:tests/vm"
+)
+crashed=0
+: > .cache/test.log
+for entry in "${groups[@]}"; do
+  name=${entry%%:*}
+  paths=${entry#*:}
+  existing=()
+  for p in $paths; do [ -e "$p" ] && existing+=("$p"); done
+  [ ${#existing[@]} -gt 0 ] || continue
+  echo "== deno test: $name (${existing[*]})"
+  start_s=$(date +%s)
+  "$DENO" test -A --parallel --junit-path=".cache/junit-$name.xml" "${existing[@]}" 2>&1 | tee -a .cache/test.log | grep -E "^(ok|FAILED) \||=> .*(FAILED|ignored)|skipped:" || true
+  rc=${PIPESTATUS[0]}
+  echo "   $name finished in $(( $(date +%s) - start_s ))s (exit $rc)"
+  if [ ! -s ".cache/junit-$name.xml" ]; then
+    echo "   $name: no report (the test process died, exit $rc); see .cache/test.log"
+    crashed=$((crashed + 1))
+  fi
+done
+"$DENO" run --allow-read tests/_tools/summary.ts "$passed" "$((failed + crashed))" .cache/junit-*.xml

@@ -1,18 +1,34 @@
 /**
  * Connects a running agent to the local API: the agent side of
- * {@linkcode ApiDeps}, and the start/stop of the server next to the agent.
+ * {@linkcode ApiDeps}, the start/stop of the server next to the agent, and
+ * the systemd notifications (READY=1 once the API answers, WATCHDOG=1 while
+ * running, STOPPING=1 on the way out).
  *
  * @module
  */
 import type { Agent } from "../core/agent.ts";
 import type { Attachment } from "../core/cli/main.ts";
+import { sdNotify, startWatchdog } from "./sd_notify.ts";
 import { serveApi } from "./serve.ts";
 import { loadOrCreateToken } from "./token.ts";
 import type { ApiDeps } from "./types.ts";
 
+/** The parts of the agent the API uses. */
+export type ApiAgent = Pick<
+  Agent,
+  | "store"
+  | "config"
+  | "readiness"
+  | "reload"
+  | "setPluginEnabled"
+  | "reconcileStats"
+  | "discoveryHealth"
+  | "log"
+>;
+
 /** Builds the API's view of an agent. */
 export async function agentApiDeps(
-  agent: Agent,
+  agent: ApiAgent,
   version: string,
 ): Promise<ApiDeps> {
   return {
@@ -42,11 +58,23 @@ export async function agentApiDeps(
   };
 }
 
-/** Serves the API for an agent as its config says; returns the handle to close it. */
+function notify(agent: ApiAgent, state: string): void {
+  try {
+    sdNotify(state);
+  } catch (e) {
+    agent.log.warn("cannot notify systemd", { error: e });
+  }
+}
+
+/**
+ * Serves the API for an agent as its config says, then tells systemd the
+ * agent is ready (a no-op without `$NOTIFY_SOCKET`). Returns the handle
+ * whose `close` sends STOPPING=1 and stops the server.
+ */
 export async function attachApi(
-  agent: Agent,
+  agent: ApiAgent,
   version: string,
-): Promise<Attachment> {
+): Promise<Attachment & { url: string }> {
   const api = agent.config.api;
   const server = await serveApi(await agentApiDeps(agent, version), {
     listen: api.listen,
@@ -57,5 +85,14 @@ export async function attachApi(
     url: server.url,
     ...(server.socket ? { socket: server.socket } : {}),
   });
-  return server;
+  notify(agent, `READY=1\nSTATUS=serving the API on ${server.url}`);
+  const stopWatchdog = startWatchdog();
+  return {
+    url: server.url,
+    async close() {
+      stopWatchdog();
+      notify(agent, "STOPPING=1");
+      await server.close();
+    },
+  };
 }

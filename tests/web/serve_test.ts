@@ -1,0 +1,182 @@
+import {
+  ApiBindError,
+  isLoopbackHost,
+  parseListen,
+  serveApi,
+} from "../../web/serve.ts";
+import {
+  ApiClientError,
+  fetchList,
+  fetchOne,
+  postAction,
+  watchEvents,
+} from "../../web/client.ts";
+import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../_tools/assert.ts";
+import { fakeAgent } from "./_fake_agent.ts";
+
+Deno.test("isLoopbackHost and parseListen", () => {
+  for (const h of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) {
+    assert(isLoopbackHost(h), h);
+  }
+  for (const h of ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1", "fe80::1"]) {
+    assert(!isLoopbackHost(h), h);
+  }
+  assertEquals(parseListen("[::1]:7443"), { host: "::1", port: 7443 });
+  assertEquals(parseListen("127.0.0.1:0"), { host: "127.0.0.1", port: 0 });
+  assertThrows(() => parseListen("7443"), ApiBindError);
+  assertThrows(() => parseListen("127.0.0.1:70000"), ApiBindError);
+});
+
+Deno.test("serveApi refuses a non-loopback bind unless allowed", async () => {
+  const fake = fakeAgent();
+  for (const listen of ["0.0.0.0:0", "[::]:0"]) {
+    const err = await assertRejects(
+      () => serveApi(fake.deps, { listen }),
+      ApiBindError,
+    );
+    assertStringIncludes(err.message, "allowNonLoopback");
+  }
+  const server = await serveApi(fake.deps, {
+    listen: "0.0.0.0:0",
+    allowNonLoopback: true,
+  });
+  try {
+    const port = new URL(server.url).port;
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("serveApi serves TCP and a unix socket; the client reads both ways", async () => {
+  const fake = fakeAgent();
+  const dir = await Deno.makeTempDir();
+  const socket = `${dir}/api.sock`;
+  const server = await serveApi(fake.deps, { listen: "127.0.0.1:0", socket });
+  try {
+    const list = await fetchList(server.url, "peerstatuses");
+    assertEquals(
+      list.map((r) => r.id),
+      fake.store.list("peerstatuses").map((r) => r.id),
+    );
+    assert(list[0]!.updated > 0, "updated is ms again");
+    const one = await fetchOne(server.url, "peerstatuses", fake.peers[0]!);
+    assertEquals(one?.id, fake.peers[0]);
+    assertEquals(
+      await fetchOne(server.url, "peerstatuses", "missing"),
+      undefined,
+    );
+    await assertRejects(() => fetchList(server.url, "bogus"), ApiClientError);
+    const wrong = await assertRejects(
+      () => postAction(server.url, "/v1/reload", "00"),
+      ApiClientError,
+    );
+    assertEquals(wrong.status, 403);
+    assertEquals(
+      await postAction(server.url, "/v1/reload", fake.secrets.token),
+      { reloaded: true },
+    );
+    assert((await Deno.lstat(socket)).isSocket, "socket file exists");
+    const client = Deno.createHttpClient({
+      proxy: { transport: "unix", path: socket },
+    });
+    const res = await fetch("http://localhost/v1/identity", { client });
+    assertEquals(res.status, 200);
+    assertEquals((await res.json()).type, "identity");
+    client.close();
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("watchEvents yields store changes until aborted; close ends open streams", async () => {
+  const fake = fakeAgent();
+  const server = await serveApi(fake.deps, {
+    listen: "127.0.0.1:0",
+    heartbeatMs: 50,
+  });
+  const abort = new AbortController();
+  try {
+    const events = watchEvents(server.url, "peerstatuses", abort.signal);
+    const first = events.next();
+    await new Promise((r) => setTimeout(r, 100));
+    const key = fake.peers[2]!;
+    const spec = fake.store.get<PeerStatusSpec>("peerstatuses", key)!.spec;
+    fake.store.set("peerstatuses", key, { ...spec, state: "up" });
+    const got = await first;
+    assertEquals(got.value?.kind, "updated");
+    assertEquals(got.value?.resource.id, key);
+    assertEquals((got.value?.resource.spec as PeerStatusSpec).state, "up");
+    // A second stream stays open: close() must still finish.
+    const idle = watchEvents(server.url, undefined, abort.signal);
+    const pending = idle.next();
+    await new Promise((r) => setTimeout(r, 100));
+    await server.close();
+    const end = await pending;
+    assertEquals(end.done, true);
+  } finally {
+    abort.abort();
+    await server.close();
+  }
+});
+
+Deno.test("the client says how to start the agent when nothing listens", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const err = await assertRejects(
+    () => fetchList(`http://127.0.0.1:${port}`, "peerstatuses"),
+    ApiClientError,
+  );
+  assertStringIncludes(
+    err.message,
+    `Cannot reach the edgespan API at http://127.0.0.1:${port}`,
+  );
+  assertStringIncludes(err.message, "edgespan run --config FILE");
+});
+
+Deno.test("a watch client that goes away releases its store subscription", async () => {
+  const fake = fakeAgent();
+  let active = 0;
+  const watch = fake.store.watch.bind(fake.store);
+  fake.store.watch = (fn, type) => {
+    active++;
+    const stop = watch(fn, type);
+    return () => {
+      active--;
+      return stop();
+    };
+  };
+  const server = await serveApi(fake.deps, {
+    listen: "127.0.0.1:0",
+    heartbeatMs: 50,
+  });
+  try {
+    const baseline = active;
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/v1/watch`, { signal: abort.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(active, baseline + 1);
+    abort.abort();
+    await reader.cancel().catch(() => {});
+    const deadline = Date.now() + 3000;
+    while (active > baseline && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(active, baseline);
+  } finally {
+    await server.close();
+  }
+});
