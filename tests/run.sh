@@ -66,8 +66,11 @@ for entry in "${groups[@]}"; do
   [ ${#existing[@]} -gt 0 ] || continue
   echo "== deno test: $name (${existing[*]})"
   start_s=$(date +%s)
-  "$DENO" test -A --parallel --junit-path=".cache/junit-$name.xml" "${existing[@]}" 2>&1 | tee -a .cache/test.log | grep -E "^(ok|FAILED) \||=> .*(FAILED|ignored)|skipped:" || true
-  rc=${PIPESTATUS[0]}
+  "$DENO" test -A --parallel --junit-path=".cache/junit-$name.xml" "${existing[@]}" > ".cache/test-$name.log" 2>&1
+  rc=$?
+  cat ".cache/test-$name.log" >> .cache/test.log
+  grep -E "^(ok|FAILED) \||\.\.\. FAILED|skipped:" ".cache/test-$name.log" || true
+  if [ $rc -ne 0 ]; then grep -A12 "^ ERRORS" ".cache/test-$name.log" | head -40; fi
   echo "   $name finished in $(( $(date +%s) - start_s ))s (exit $rc)"
   if [ ! -s ".cache/junit-$name.xml" ]; then
     echo "   $name: no report (the test process died, exit $rc); see .cache/test.log"
