@@ -75,6 +75,15 @@ export async function createSite(
   const made: string[] = [];
   const destroy = async () => {
     for (const ns of made.reverse()) {
+      // Processes keep a deleted namespace alive (a wireguard-go left running
+      // by an agent stopped without --cleanup): end them first.
+      const pids = (await ip(["netns", "pids", ns]).catch(() => "")).split("\n")
+        .filter(Boolean);
+      for (const pid of pids) {
+        try {
+          Deno.kill(Number(pid), "SIGKILL");
+        } catch { /* already gone */ }
+      }
       await ip(["netns", "del", ns]).catch(() => {});
     }
   };

@@ -97,7 +97,22 @@ export async function withNetns(
     await runOk("ip", ["-n", name, "link", "set", "lo", "up"]);
     await fn(name);
   } finally {
+    await killNetnsProcesses(name);
     await run("ip", ["netns", "del", name]);
+  }
+}
+
+/**
+ * Kills every process still inside a netns (e.g. a wireguard-go left by an
+ * agent stopped without cleanup): they would keep the namespace alive after
+ * `ip netns del`.
+ */
+export async function killNetnsProcesses(name: string): Promise<void> {
+  const out = await run("ip", ["netns", "pids", name]);
+  for (const pid of out.stdout.split("\n").filter(Boolean)) {
+    try {
+      Deno.kill(Number(pid), "SIGKILL");
+    } catch { /* already gone */ }
   }
 }
 
