@@ -412,3 +412,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "8-node mesh converges and every node reaches every other over the mesh",
+  ignore: !!skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withMesh(8, {}, async (demo) => {
+      const ms = await waitForMesh(demo, 120_000);
+      console.log(`8-node mesh converged in ${(ms / 1000).toFixed(1)}s`);
+      const addresses = await Promise.all(
+        demo.agents.map((_, i) => meshAddress(demo, i)),
+      );
+      const failures: string[] = [];
+      await Promise.all(demo.agents.map(async (a) => {
+        for (const [j, target] of addresses.entries()) {
+          if (j === a.node.index - 1) continue;
+          const p = await ping(a.node, target, 1);
+          if (!p.ok) {
+            failures.push(`edge-${a.node.index} -> edge-${j + 1}: ${p.text}`);
+          }
+        }
+      }));
+      assertEquals(failures, []);
+    });
+  },
+});
