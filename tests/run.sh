@@ -68,6 +68,14 @@ for entry in "${groups[@]}"; do
   start_s=$(date +%s)
   "$DENO" test -A --parallel --junit-path=".cache/junit-$name.xml" "${existing[@]}" > ".cache/test-$name.log" 2>&1
   rc=$?
+  if [ ! -s ".cache/junit-$name.xml" ]; then
+    # The runtime itself died (a native fault, no report): say so and try
+    # once more; a second crash counts as a failure below.
+    echo "   $name: the test process died without a report (exit $rc); running it once more"
+    tail -n 5 ".cache/test-$name.log"
+    "$DENO" test -A --parallel --junit-path=".cache/junit-$name.xml" "${existing[@]}" > ".cache/test-$name.log" 2>&1
+    rc=$?
+  fi
   cat ".cache/test-$name.log" >> .cache/test.log
   grep -E "^(ok|FAILED) \||\.\.\. FAILED|skipped:" ".cache/test-$name.log" || true
   if [ $rc -ne 0 ]; then grep -A12 "^ ERRORS" ".cache/test-$name.log" | head -40; fi

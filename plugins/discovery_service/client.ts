@@ -6,7 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createIsolatedTransport } from "./transport.ts";
 import {
   type Affiliate as WireAffiliate,
   AffiliateDeleteRequestSchema,
@@ -90,7 +90,6 @@ export class DiscoveryClient {
   readonly #o: DiscoveryClientOptions;
   readonly #now: () => number;
   #target: DiscoveryTarget;
-  #client: Client<typeof Cluster> | undefined;
   #remote = new Map<string, AffiliateSpec>();
   #publicIP: string | undefined;
   #health: DiscoveryHealth = { state: "connecting", detail: "not started" };
@@ -154,8 +153,7 @@ export class DiscoveryClient {
 
   /** Deletes the local affiliate from the service (best effort, one try). */
   async leave(): Promise<void> {
-    const client = this.#client ?? this.#makeClient();
-    await client.affiliateDelete(
+    await this.#client().affiliateDelete(
       create(AffiliateDeleteRequestSchema, {
         clusterId: this.#o.clusterId,
         affiliateId: this.#o.nodeId,
@@ -164,14 +162,16 @@ export class DiscoveryClient {
     );
   }
 
-  #makeClient(): Client<typeof Cluster> {
+  #client(): Client<typeof Cluster> {
     const t = this.#target;
-    const transport = this.#o.transport?.(t) ?? createGrpcTransport({
-      baseUrl: targetBaseUrl(t),
-      pingIntervalMs: 3 * 60_000,
-      ...(t.tls && this.#o.tlsCa ? { nodeOptions: { ca: this.#o.tlsCa } } : {}),
-    });
-    return createClient(Cluster, transport);
+    return createClient(
+      Cluster,
+      this.#o.transport?.(t) ??
+        createIsolatedTransport(
+          targetBaseUrl(t),
+          t.tls && this.#o.tlsCa ? { ca: this.#o.tlsCa } : {},
+        ),
+    );
   }
 
   #warn(message: string, fields: Record<string, unknown>): void {
@@ -213,7 +213,7 @@ export class DiscoveryClient {
     }
   }
 
-  async #refresh(client: Client<typeof Cluster>, signal: AbortSignal) {
+  async #refresh(signal: AbortSignal) {
     const local = this.#local;
     if (!local) return;
     this.#dirty = false;
@@ -223,7 +223,7 @@ export class DiscoveryClient {
       nanos: (ttlMs % 1000) * 1e6,
     });
     const opts = { timeoutMs: CALL_TIMEOUT_MS, signal };
-    await client.affiliateUpdate(
+    await this.#client().affiliateUpdate(
       create(AffiliateUpdateRequestSchema, {
         clusterId: this.#o.clusterId,
         affiliateId: this.#o.nodeId,
@@ -246,7 +246,7 @@ export class DiscoveryClient {
       byId.set(o.affiliateID, list);
     }
     for (const [affiliateId, endpoints] of byId) {
-      await client.affiliateUpdate(
+      await this.#client().affiliateUpdate(
         create(AffiliateUpdateRequestSchema, {
           clusterId: this.#o.clusterId,
           affiliateId,
@@ -259,7 +259,7 @@ export class DiscoveryClient {
   }
 
   /** Publishes on change and every TTL/2 until `signal` aborts; throws on failure. */
-  async #refreshLoop(client: Client<typeof Cluster>, signal: AbortSignal) {
+  async #refreshLoop(signal: AbortSignal) {
     const every = (this.#o.ttlMs ?? 30 * 60_000) / 2;
     while (!signal.aborted) {
       const wake = new AbortController();
@@ -270,7 +270,7 @@ export class DiscoveryClient {
       signal.removeEventListener("abort", onAbort);
       this.#kick = undefined;
       if (signal.aborted) return;
-      await this.#refresh(client, signal);
+      await this.#refresh(signal);
     }
   }
 
@@ -303,10 +303,8 @@ export class DiscoveryClient {
     signal: AbortSignal,
     onReady: () => void,
   ): Promise<"redirect" | "ended"> {
-    const client = this.#makeClient();
-    this.#client = client;
     const started = this.#now();
-    const hello = await client.hello(
+    const hello = await this.#client().hello(
       create(HelloRequestSchema, {
         clusterId: this.#o.clusterId,
         clientVersion: this.#o.clientVersion,
@@ -330,11 +328,12 @@ export class DiscoveryClient {
       this.#publicIP = ip;
       this.#o.onChange?.("discovery public address changed");
     }
-    await this.#refresh(client, signal);
+    await this.#refresh(signal);
+    const client = this.#client();
     const session = new AbortController();
     const stop = () => session.abort();
     signal.addEventListener("abort", stop, { once: true });
-    const refresher = this.#refreshLoop(client, session.signal).catch((err) => {
+    const refresher = this.#refreshLoop(session.signal).catch((err) => {
       session.abort(err);
     });
     try {

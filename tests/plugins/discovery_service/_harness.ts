@@ -1,6 +1,6 @@
 /** Shared helpers: a service on 127.0.0.1 and a raw Connect client for it. */
 import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createIsolatedTransport } from "../../../plugins/discovery_service/transport.ts";
 import { Cluster } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import {
   type DiscoveryServer,
@@ -34,7 +34,7 @@ export async function withServer(
 export function rawClient(port: number): Client<typeof Cluster> {
   return createClient(
     Cluster,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+    createIsolatedTransport(`http://127.0.0.1:${port}`),
   );
 }
 
