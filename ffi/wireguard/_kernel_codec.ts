@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { emptyPeer } from "./_peer.ts";
 import { buildGenlMessage, GENL_HDRLEN } from "../genetlink/family.ts";
 import { AttributeDecoder } from "../netlink/decoder.ts";
 import { NetlinkEncoder } from "../netlink/encoder.ts";
@@ -272,17 +273,7 @@ function parseAllowedIp(d: AttributeDecoder): string | undefined {
 }
 
 function parsePeer(d: AttributeDecoder): WgPeer {
-  const peer: WgPeer = {
-    publicKey: "",
-    hasPresharedKey: false,
-    endpoint: "",
-    persistentKeepaliveInterval: 0,
-    lastHandshakeTime: 0,
-    receiveBytes: 0,
-    transmitBytes: 0,
-    allowedIPs: [],
-    protocolVersion: 0,
-  };
+  const peer: WgPeer = emptyPeer();
   while (d.next()) {
     switch (d.type) {
       case PEER.PUBLIC_KEY:

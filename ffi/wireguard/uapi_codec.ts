@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { emptyPeer } from "./_peer.ts";
 import {
   errnoName,
   type NetlinkError,
@@ -162,20 +163,6 @@ export interface UapiDeviceReply {
   peers: WgPeer[];
   /** The reply's `errno` (0 = success). */
   errno: number;
-}
-
-function emptyPeer(publicKey: string): WgPeer {
-  return {
-    publicKey,
-    hasPresharedKey: false,
-    endpoint: "",
-    persistentKeepaliveInterval: 0,
-    lastHandshakeTime: 0,
-    receiveBytes: 0,
-    transmitBytes: 0,
-    allowedIPs: [],
-    protocolVersion: 0,
-  };
 }
 
 function int(value: string, key: string): number {

@@ -1,0 +1,16 @@
+import type { WgPeer } from "./types.ts";
+
+/** A peer with nothing known yet but its key; both codecs fill one in. */
+export function emptyPeer(publicKey = ""): WgPeer {
+  return {
+    publicKey,
+    hasPresharedKey: false,
+    endpoint: "",
+    persistentKeepaliveInterval: 0,
+    lastHandshakeTime: 0,
+    receiveBytes: 0,
+    transmitBytes: 0,
+    allowedIPs: [],
+    protocolVersion: 0,
+  };
+}
