@@ -5,6 +5,7 @@
 import {
   apiList,
   type MeshDemo,
+  type MeshDemoOptions,
   ping,
   startMeshDemo,
   waitForMesh,
@@ -37,7 +38,7 @@ const FAST = { EDGESPAN_TEST_TIMERS: "connect=5s,down=150s" };
 
 async function withMesh(
   nodes: number,
-  options: { allowDownPeerBypass?: boolean },
+  options: Omit<MeshDemoOptions, "nodes" | "dir">,
   fn: (demo: MeshDemo) => Promise<void>,
 ): Promise<void> {
   const demo = await startMeshDemo({
@@ -283,17 +284,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const demo = await startMeshDemo({
-      nodes: 2,
-      dir: DIR,
-      interval: "1s",
-      env: FAST,
-      // edge-1 advertises only its unreachable LAN address; edge-2 its LAN
-      // address first (dead for edge-1) and its underlay second (live).
-      endpointFilters: (n) =>
-        n.index === 1 ? ["10.100.1.0/24"] : ["10.100.2.0/24", "10.99.0.0/24"],
-    });
-    try {
+    // edge-1 advertises only its unreachable LAN address; edge-2 its LAN
+    // address first (dead for edge-1) and its underlay second (live).
+    const endpointFilters = (n: { index: number }) =>
+      n.index === 1 ? ["10.100.1.0/24"] : ["10.100.2.0/24", "10.99.0.0/24"];
+    await withMesh(2, { endpointFilters }, async (demo) => {
       const ms = await waitForMesh(demo, 60_000);
       console.log(
         `converged through the second endpoint in ${(ms / 1000).toFixed(1)}s`,
@@ -327,9 +322,7 @@ Deno.test({
         "10.100.1.1:51820",
         "the advertised endpoint stays the last used one",
       );
-    } finally {
-      await demo.stop();
-    }
+    });
   },
 });
 
@@ -340,14 +333,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const demo = await startMeshDemo({
-      nodes: 2,
-      dir: DIR,
-      interval: "1s",
-      env: FAST,
-      cleanupOnExit: false,
-    });
-    try {
+    await withMesh(2, { cleanupOnExit: false }, async (demo) => {
       await waitForMesh(demo, 60_000);
       const before = (await apiList<{ publicKey: string }>(
         demo.agents[0]!.socket,
@@ -407,9 +393,7 @@ Deno.test({
         (await ping(demo.agents[0]!.node, await meshAddress(demo, 1), 1)).ok,
         "ping after restart",
       );
-    } finally {
-      await demo.stop();
-    }
+    });
   },
 });
 
