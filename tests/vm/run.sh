@@ -84,6 +84,13 @@ cp -r ffi "$ROOT/repo/"
 mkdir -p "$ROOT/repo/tests"
 cp -r --parents tests/_tools tests/vm/guest tests/ffi/wireguard/_*.ts "$ROOT/repo/"
 for extra in ${VM_EXTRA_TESTS:-}; do cp -r --parents "$extra" "$ROOT/repo/"; done
+# The whole program as one file, for the kernel-backend mesh of real agents
+# (tests/vm/guest/kernel_mesh_test.ts); the guest has no node_modules.
+if "$DENO_BIN" bundle --quiet --platform deno -o "$CACHE/edgespan.js" mod.ts; then
+  cp "$CACHE/edgespan.js" "$ROOT/repo/edgespan.js"
+else
+  echo "@@host bundle failed: the kernel mesh test will skip"
+fi
 cat > "$ROOT/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s
