@@ -74,7 +74,7 @@ const exploding = definePlugin({
   }),
 });
 
-async function setup(extraYaml = "") {
+async function setup(extraYaml = "", options: { kubespan?: boolean } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "edgespan-agent-" });
   await Deno.mkdir(`${dir}/sys/eth0/device`, { recursive: true });
   await Deno.writeTextFile(`${dir}/sys/eth0/type`, "1\n");
@@ -84,7 +84,10 @@ async function setup(extraYaml = "") {
     Deno.writeTextFile(
       configPath,
       `cluster: {id: "${CLUSTER_ID}", secret: "${SECRET}"}\nnode: {stateDir: ${dir}/state, hostname: edge-a}\n` +
-        `kubespan: {extraAnnouncedEndpoints: ["198.51.100.1:5000"]}\nreconcile: {interval: 1h}\n${more}`,
+        `kubespan: {enabled: ${
+          options.kubespan ?? true
+        }, extraAnnouncedEndpoints: ["198.51.100.1:5000"]}\n` +
+        `reconcile: {interval: 1h}\n${more}`,
     );
   await write(extraYaml);
   return { dir, configPath, write };
@@ -231,7 +234,10 @@ Deno.test("Agent reload applies a valid file and rejects an invalid one without 
 });
 
 Deno.test("edgespan run keeps its identity across restarts and stops cleanly on SIGTERM", async () => {
-  const { dir, configPath } = await setup("api: {listen: 127.0.0.1:0}\n");
+  // No kernel changes: this runs in the host namespace, not a test one.
+  const { dir, configPath } = await setup("api: {listen: 127.0.0.1:0}\n", {
+    kubespan: false,
+  });
   const keys: string[] = [];
   try {
     for (let i = 0; i < 2; i++) {
