@@ -4,6 +4,9 @@
  * @module
  */
 import { createApi } from "./api.ts";
+import { isLoopbackHost } from "../core/config/validate.ts";
+
+export { isLoopbackHost };
 import type { ApiDeps } from "./types.ts";
 
 /** Options for {@linkcode serveApi}. */
@@ -47,14 +50,6 @@ export function parseListen(listen: string): { host: string; port: number } {
     );
   }
   return { host: m[1]!, port };
-}
-
-/** Whether `host` names a loopback address. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  if (/^::ffff:127\./.test(h)) return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 async function removeStaleSocket(path: string): Promise<void> {

@@ -14,7 +14,6 @@ import {
 import { isMap, Reader } from "./_reader.ts";
 import { parseDuration } from "./duration.ts";
 import { parseAddrPort, parsePrefix, tryParseIP } from "../netaddr/ip.ts";
-import { closestName } from "./did_you_mean.ts";
 
 /** What the validator needs to know about a plugin to check its `plugins:` entry. */
 export interface KnownPlugin {
@@ -112,13 +111,21 @@ function secretProblem(secret: string): string | undefined {
   return undefined;
 }
 
-function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "");
+/**
+ * Whether a host (name, address, or bracketed IPv6) is loopback:
+ * `localhost`, 127.0.0.0/8, `::1`, or an IPv4-mapped 127.x address.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[|\]$/g, "");
   if (bare === "localhost") return true;
   const ip = tryParseIP(bare);
   if (!ip) return false;
   if (ip.family === 4) return ip.bytes[0] === 127;
-  return ip.bytes.every((b, i) => (i === 15 ? b === 1 : b === 0));
+  const b = ip.bytes;
+  const mapped = b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff &&
+    b[11] === 0xff;
+  if (mapped) return b[12] === 127;
+  return b.every((x, i) => (i === 15 ? x === 1 : x === 0));
 }
 
 /** Splits `host:port` into its parts (brackets kept off IPv6 hosts). */
@@ -438,12 +445,4 @@ export function validateConfig(
     plugins,
   };
   return { ok: true, config };
-}
-
-/** Suggests the nearest known plugin name, for CLI messages. */
-export function suggestPlugin(
-  name: string,
-  known: readonly string[],
-): string | undefined {
-  return closestName(name, known);
 }

@@ -7,7 +7,10 @@
  */
 import type { Agent } from "../../core/agent.ts";
 import type { Attachment } from "../../core/cli/main.ts";
-import { superviseDiscovery } from "./server/supervise.ts";
+import {
+  serveOptionsFromConfig,
+  superviseDiscovery,
+} from "./server/supervise.ts";
 
 /** Starts the embedded service if configured; `undefined` when it is not. */
 export async function attachEmbeddedDiscovery(
@@ -15,29 +18,14 @@ export async function attachEmbeddedDiscovery(
 ): Promise<Attachment | undefined> {
   const serve = agent.config.discovery.serve;
   if (!serve) return undefined;
-  const read = async (file: string | undefined, what: string) => {
-    if (file === undefined) return undefined;
-    try {
-      return await Deno.readTextFile(file);
-    } catch (e) {
-      throw new Error(
-        `Cannot read discovery.serve.${what} "${file}": ${
-          (e as Error).message
-        }`,
-      );
-    }
-  };
-  const tlsCert = await read(serve.tlsCert, "tlsCert");
-  const tlsKey = await read(serve.tlsKey, "tlsKey");
   const log = agent.log.with({ component: "discovery-server" });
-  const supervised = superviseDiscovery({
-    listen: serve.listen,
-    ...(tlsCert && tlsKey ? { tlsCert, tlsKey } : {}),
-    ...(serve.stateFile ? { stateFile: serve.stateFile } : {}),
-  }, (message, fields) => log.info(message, fields));
+  const supervised = superviseDiscovery(
+    await serveOptionsFromConfig(serve),
+    (message, fields) => log.info(message, fields),
+  );
   log.info("embedded discovery service starting", {
     listen: serve.listen,
-    tls: Boolean(tlsCert),
+    tls: Boolean(serve.tlsCert),
   });
   return { close: () => supervised.stop() };
 }

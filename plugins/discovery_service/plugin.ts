@@ -11,7 +11,7 @@ import { VERSION } from "../../core/version.ts";
 import { readCache, writeCache } from "./cache.ts";
 import { DiscoveryClient } from "./client.ts";
 import { clusterKey, createClusterCipher } from "./crypto.ts";
-import { mergeAffiliates } from "./merge.ts";
+import { mergeAffiliates } from "../../core/mesh/merge.ts";
 
 /** Options of the plugin (tests and self-hosted TLS). */
 export interface DiscoveryServiceOptions {

@@ -22,10 +22,29 @@ import {
 import { fakeAgent } from "./_fake_agent.ts";
 
 Deno.test("isLoopbackHost and parseListen", () => {
-  for (const h of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) {
+  for (
+    const h of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "::1",
+      "[::1]",
+      "localhost",
+      "LOCALHOST",
+      "::ffff:127.0.0.1",
+    ]
+  ) {
     assert(isLoopbackHost(h), h);
   }
-  for (const h of ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1", "fe80::1"]) {
+  for (
+    const h of [
+      "0.0.0.0",
+      "::",
+      "192.168.1.5",
+      "10.0.0.1",
+      "fe80::1",
+      "::ffff:10.0.0.1",
+    ]
+  ) {
     assert(!isLoopbackHost(h), h);
   }
   assertEquals(parseListen("[::1]:7443"), { host: "::1", port: 7443 });
