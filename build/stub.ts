@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { V8_FLAGS } from "../core/runtime_flags.ts";
 
 /**
  * Permissions the agent runs with: everything. Measured with Deno 2.9.6:
@@ -72,7 +73,7 @@ fi
 export DENO_DIR="$D/denodir" DENO_NO_UPDATE_CHECK=1
 # EDGESPAN_EMULATOR runs the runtime through an emulator, e.g.
 # "qemu-aarch64-static -L /path/to/arm64-sysroot" for this file on x86_64.
-exec \${EDGESPAN_EMULATOR:-} "$D/deno" run --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
+exec \${EDGESPAN_EMULATOR:-} "$D/deno" run --v8-flags=${V8_FLAGS} --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
 `;
 }
 

@@ -21,6 +21,7 @@ import {
 } from "./topology.ts";
 import { ensureDebianPackages } from "./packages.ts";
 import { runSingleNodeDemo } from "./single_node.ts";
+import { V8_FLAGS } from "../../core/runtime_flags.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -174,6 +175,7 @@ export async function startMeshDemo(
         Deno.execPath(),
         "run",
         "-A",
+        `--v8-flags=${V8_FLAGS}`,
         `${ROOT}mod.ts`,
         "run",
         "--config",

@@ -66,11 +66,17 @@ export interface DiscoveryClientOptions {
   warn?: (message: string, fields?: Record<string, unknown>) => void;
   /** Builds the transport (tests). */
   transport?: (target: DiscoveryTarget) => Transport;
+  /**
+   * How long affiliates missing from the first snapshot after a reconnect
+   * stay in the view, waiting to be re-published. @default 60 s
+   */
+  reconnectGraceMs?: number;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
 const CALL_TIMEOUT_MS = 30_000;
 const WARN_EVERY_MS = 60_000;
+const RECONNECT_GRACE_MS = 60_000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -102,6 +108,9 @@ export class DiscoveryClient {
   #lastWarn = -Infinity;
   #skipped = 0;
   #connectedOnce = false;
+  /** Affiliate id → when it leaves the view unless re-published. */
+  #grace = new Map<string, number>();
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: DiscoveryClientOptions) {
     this.#o = options;
@@ -278,24 +287,83 @@ export class DiscoveryClient {
     res: { affiliates: WireAffiliate[]; deleted: boolean },
     first: boolean,
   ) {
-    if (first) {
-      const next = new Map<string, AffiliateSpec>();
-      for (const a of res.affiliates) {
-        const spec = this.#decode(a);
-        if (spec) next.set(a.id, spec);
-      }
-      this.#remote = next;
-      return;
-    }
+    if (first) return this.#applySnapshot(res.affiliates);
+    this.#expireGrace();
     for (const a of res.affiliates) {
       if (res.deleted) {
-        this.#remote.delete(a.id);
+        this.#forget(a.id);
         continue;
       }
       const spec = this.#decode(a);
-      if (spec) this.#remote.set(a.id, spec);
-      else this.#remote.delete(a.id);
+      if (spec) {
+        this.#remote.set(a.id, spec);
+        this.#grace.delete(a.id);
+        continue;
+      }
+      // Endpoints harvested by another node (no data) are not a re-publish.
+      if (!this.#grace.has(a.id)) this.#remote.delete(a.id);
     }
+  }
+
+  /**
+   * Replaces the view with a snapshot. After a reconnect the service may have
+   * restarted empty, so affiliates it lacks are kept for a grace period
+   * instead of flapping until their nodes re-publish.
+   */
+  #applySnapshot(affiliates: WireAffiliate[]) {
+    const next = new Map<string, AffiliateSpec>();
+    for (const a of affiliates) {
+      const spec = this.#decode(a);
+      if (spec) next.set(a.id, spec);
+    }
+    this.#grace.clear();
+    if (this.#connectedOnce) {
+      const until = this.#now() +
+        (this.#o.reconnectGraceMs ?? RECONNECT_GRACE_MS);
+      for (const [id, spec] of this.#remote) {
+        if (next.has(id)) continue;
+        next.set(id, spec);
+        this.#grace.set(id, until);
+      }
+    }
+    this.#remote = next;
+    this.#armGrace();
+  }
+
+  #forget(id: string) {
+    this.#remote.delete(id);
+    this.#grace.delete(id);
+  }
+
+  /** Drops affiliates whose grace ended; true when any was dropped. */
+  #expireGrace(): boolean {
+    const now = this.#now();
+    let dropped = false;
+    for (const [id, until] of this.#grace) {
+      if (until > now) continue;
+      this.#forget(id);
+      dropped = true;
+    }
+    return dropped;
+  }
+
+  /** Wakes up when the earliest grace ends; only while a Watch is open. */
+  #armGrace() {
+    this.#disarmGrace();
+    if (this.#grace.size === 0) return;
+    const next = Math.min(...this.#grace.values());
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = undefined;
+      if (this.#expireGrace()) {
+        this.#o.onChange?.("discovery reconnect grace ended");
+      }
+      this.#armGrace();
+    }, Math.max(0, next - this.#now()));
+  }
+
+  #disarmGrace() {
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
   }
 
   /** One session: Hello, publish, Watch; returns normally on redirect. */
@@ -362,6 +430,9 @@ export class DiscoveryClient {
       }
       return "ended";
     } finally {
+      // While disconnected nothing can be re-published; the next snapshot
+      // starts a new grace period.
+      this.#disarmGrace();
       signal.removeEventListener("abort", stop);
       session.abort();
       await refresher;

@@ -4,18 +4,19 @@
  * watch fan-out latency p50/p99 and the server's RSS.
  *
  *   deno run -A tests/bench/discovery_bench.ts [--watchers N] [--probes N]
- *     [--server-heap-mb N]   (caps the server's V8 old space, e.g. 256)
+ *     [--server-v8-flags F]  (V8 flags of the server; default: core/runtime_flags.ts)
  *
  * The server runs as its own process (`discovery serve`); the watchers are
  * raw HTTP/2 streams that only count gRPC frames, so the client side stays
  * cheap and the figures are the server's.
  */
-import * as http2 from "node:http2";
 import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { WatchRequestSchema } from "../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import { rawClient } from "../plugins/discovery_service/_harness.ts";
+import { openRawWatchers } from "./_raw_watchers.ts";
+import { V8_FLAGS } from "../../core/runtime_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,15 +25,15 @@ const { values } = parseArgs({
     affiliates: { type: "string", default: "1024" },
     endpoints: { type: "string", default: "64" },
     probes: { type: "string", default: "200" },
-    sessions: { type: "string", default: "10" },
-    "server-heap-mb": { type: "string", default: "" },
+    connections: { type: "string", default: "10" },
+    "server-v8-flags": { type: "string", default: V8_FLAGS },
   },
 });
 const WATCHERS = Number(values.watchers);
 const AFFILIATES = Number(values.affiliates);
 const ENDPOINTS = Number(values.endpoints);
 const PROBES = Number(values.probes);
-const SESSIONS = Number(values.sessions);
+const SESSIONS = Number(values.connections);
 const CLUSTER = "bench";
 const deadline = Date.now() + 60_000;
 
@@ -52,8 +53,8 @@ const server = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "-A",
-    ...(values["server-heap-mb"]
-      ? [`--v8-flags=--max-old-space-size=${values["server-heap-mb"]}`]
+    ...(values["server-v8-flags"]
+      ? [`--v8-flags=${values["server-v8-flags"]}`]
       : []),
     new URL("../../plugins/discovery_service/server/cli.ts", import.meta.url)
       .pathname,
@@ -125,74 +126,20 @@ console.log(
 );
 
 // Phase 2: watchers.
-interface W {
-  frames: number;
-  /** Bytes of the current frame header seen so far (0-5). */
-  head: Uint8Array;
-  headLen: number;
-  /** Body bytes still to skip in the current frame. */
-  rest: number;
-  onFrame?: (() => void) | undefined;
-}
-const watchers: W[] = [];
-const sessions = Array.from({ length: SESSIONS }, () => {
-  const s = http2.connect(`http://127.0.0.1:${port}`);
-  s.on("error", () => {});
-  return s;
-});
 const body = toBinary(
   WatchRequestSchema,
   create(WatchRequestSchema, { clusterId: CLUSTER }),
 );
-const frame = new Uint8Array(5 + body.length);
-new DataView(frame.buffer).setUint32(1, body.length);
-frame.set(body, 5);
 let snapshots = 0;
 let snapshotBytes = 0;
-let ended = 0;
 t0 = performance.now();
-const snapshotDone = new Promise<void>((resolve) => {
-  const frameDone = (w: W) => {
-    w.frames++;
-    if (w.frames === 1) {
-      if (++snapshots === WATCHERS) resolve();
-    } else w.onFrame?.();
-  };
-  for (let i = 0; i < WATCHERS; i++) {
-    const w: W = { frames: 0, head: new Uint8Array(5), headLen: 0, rest: 0 };
-    watchers.push(w);
-    const req = sessions[i % SESSIONS]!.request({
-      ":method": "POST",
-      ":path": "/sidero.discovery.server.Cluster/Watch",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    // Counts gRPC frames without copying or decoding them.
-    req.on("data", (chunk: Uint8Array) => {
-      let off = 0;
-      while (off < chunk.length) {
-        if (w.rest > 0) {
-          const take = Math.min(w.rest, chunk.length - off);
-          w.rest -= take;
-          off += take;
-          if (w.rest === 0) frameDone(w);
-          continue;
-        }
-        w.head[w.headLen++] = chunk[off++]!;
-        if (w.headLen === 5) {
-          w.headLen = 0;
-          const len = new DataView(w.head.buffer).getUint32(1);
-          if (w.frames === 0) snapshotBytes += len + 1;
-          w.rest = len;
-          if (len === 0) frameDone(w);
-        }
-      }
-    });
-    req.on("error", () => {});
-    req.on("close", () => ended++);
-    req.end(frame);
-  }
+let allSnapshots!: () => void;
+const snapshotDone = new Promise<void>((r) => (allSnapshots = r));
+const raw = await openRawWatchers(port, body, WATCHERS, SESSIONS, (w) => {
+  snapshotBytes += w.snapshotBytes;
+  if (++snapshots === WATCHERS) allSnapshots();
 });
+const watchers = raw.watchers;
 await Promise.race([
   snapshotDone,
   new Promise((r) =>
@@ -204,20 +151,22 @@ const afterWatch = rssMB(server.pid);
 console.log(
   `watch: ${snapshots}/${WATCHERS} snapshots (${
     (snapshotBytes / snapshots / 1024).toFixed(0)
-  } KiB each) in ${secs.toFixed(2)} s; RSS ${afterWatch.rss.toFixed(0)} MB`,
+  } KiB each) over ${SESSIONS} connections in ${secs.toFixed(2)} s; RSS ${
+    afterWatch.rss.toFixed(0)
+  } MB`,
 );
 
 // Phase 3: fan-out latency, one probe update at a time.
 const lat: number[] = [];
 let probes = 0;
 for (let p = 0; p < PROBES && Date.now() < deadline - 10_000; p++) {
-  const live = watchers.filter((w) => w.frames > 0);
+  const live = watchers.filter((w) => w.messages > 0);
   let pending = live.length;
   const start = performance.now();
   const done = new Promise<void>((resolve) => {
     for (const w of live) {
-      w.onFrame = () => {
-        w.onFrame = undefined;
+      w.onMessage = () => {
+        w.onMessage = undefined;
         lat.push(performance.now() - start);
         if (--pending === 0) resolve();
       };
@@ -230,7 +179,7 @@ for (let p = 0; p < PROBES && Date.now() < deadline - 10_000; p++) {
     ttl,
   });
   await Promise.race([done, new Promise((r) => setTimeout(r, 5_000))]);
-  for (const w of live) w.onFrame = undefined;
+  for (const w of live) w.onMessage = undefined;
   probes++;
 }
 console.log(
@@ -262,15 +211,11 @@ console.log(
   `updates with ${snapshots} watchers: ${
     (sent / secs).toFixed(0)
   } updates/s (8 in flight, 5 s); ` +
-    `watch streams ended (lost update or error): ${ended}`,
+    `watch streams ended (lost update or error): ${
+      watchers.filter((w) => w.ended).length
+    }`,
 );
-const metrics = await new Promise<string>((resolve) => {
-  const r = sessions[0]!.request({ ":path": "/metrics" });
-  let text = "";
-  r.setEncoding("utf8");
-  r.on("data", (d: string) => (text += d));
-  r.on("end", () => resolve(text));
-});
+const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 console.log(
   metrics.split("\n").filter((l) =>
     /^edgespan_discovery_(memory|watchers|affiliates)/.test(l)
@@ -282,7 +227,7 @@ console.log(
   } MB`,
 );
 
-for (const s of sessions) s.destroy();
+raw.close();
 Deno.kill(server.pid, "SIGKILL");
 await server.status;
 Deno.exit(0);

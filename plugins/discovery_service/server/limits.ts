@@ -20,7 +20,10 @@ export interface DiscoveryLimits {
   affiliatesMax: number;
   /** Longest TTL in ms. @default 30 min */
   ttlMaxMs: number;
-  /** Queued updates per watcher before it is dropped with "lost update". @default 32 */
+  /**
+   * Affiliates with a change pending for one watcher before it is dropped
+   * with "lost update" (changes of one affiliate are coalesced). @default 1024
+   */
   watcherBuffer: number;
 }
 
@@ -33,7 +36,7 @@ export const DEFAULT_LIMITS: Readonly<DiscoveryLimits> = {
   endpointsMax: 64,
   affiliatesMax: 1024,
   ttlMaxMs: 30 * 60_000,
-  watcherBuffer: 32,
+  watcherBuffer: 1024,
 };
 
 /** gRPC status the failing request gets. */

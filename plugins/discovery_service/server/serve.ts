@@ -5,20 +5,16 @@
  *
  * @module
  */
-import * as http2 from "node:http2";
-import { createContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { parseAddrPort } from "../../../core/netaddr/ip.ts";
 import { Gate } from "./gate.ts";
+import type { HeaderField } from "./h2/hpack.ts";
+import type { PlainResponse } from "./h2/http1.ts";
+import { acceptLoop } from "./h2/listener.ts";
+import type { ServerStream } from "./h2/stream.ts";
 import { DEFAULT_LIMITS, type DiscoveryLimits } from "./limits.ts";
 import { renderMetrics, RequestCounters } from "./metrics.ts";
 import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";
-import {
-  createWatchHandler,
-  requestClientAddress,
-  WATCH_PATH,
-} from "./watch_stream.ts";
-import { PEER_ADDRESS, registerClusterService } from "./service.ts";
+import { CLUSTER_SERVICE_PATH, createClusterService } from "./service.ts";
 import { loadStateFile, saveStateFile } from "./snapshot.ts";
 import { DiscoveryState } from "./state.ts";
 
@@ -85,119 +81,89 @@ export async function serveDiscovery(
     log("discovery state loaded", { file: options.stateFile, affiliates: n });
   }
 
-  const handler = connectNodeAdapter({
-    routes: (router) =>
-      registerClusterService(router, {
-        state,
-        limits,
-        limiter,
-        counters,
-        trustProxyHeaders: options.trustProxyHeaders ?? false,
-        maxRateWaitMs: options.maxRateWaitMs ?? 1000,
-        ...(options.redirectEndpoint
-          ? { redirectEndpoint: options.redirectEndpoint }
-          : {}),
-      }),
-    contextValues: (req) =>
-      createContextValues().set(PEER_ADDRESS, req.socket?.remoteAddress ?? ""),
-    fallback(req, res) {
-      const path = (req.url ?? "/").split("?")[0];
-      if (path === "/healthz") {
-        res.writeHead(200, { "content-type": "text/plain" });
-        res.end("ok\n");
-      } else if (path === "/metrics") {
-        res.writeHead(200, {
-          "content-type": "text/plain; version=0.0.4",
-        });
-        res.end(renderMetrics(state.stats(), counters));
-      } else {
-        res.writeHead(404, { "content-type": "text/plain" });
-        res.end(
-          "edgespan discovery service: gRPC sidero.discovery.server.Cluster\n",
-        );
-      }
-    },
-  });
-
-  const trust = options.trustProxyHeaders ?? false;
-  const watch = createWatchHandler({
+  const service = createClusterService({
     state,
     limits,
     limiter,
     counters,
-    snapshotGate: new Gate(options.concurrentSnapshots ?? 4),
-    snapshotHoldMs: 5_000,
+    trustProxyHeaders: options.trustProxyHeaders ?? false,
     maxRateWaitMs: options.maxRateWaitMs ?? 1000,
-    clientAddress: (req) => requestClientAddress(req, trust),
+    snapshotGate: new Gate(options.concurrentSnapshots ?? 16),
+    snapshotHoldMs: 5_000,
+    ...(options.redirectEndpoint
+      ? { redirectEndpoint: options.redirectEndpoint }
+      : {}),
   });
-  const route = (
-    req: http2.Http2ServerRequest,
-    res: http2.Http2ServerResponse,
-  ) => {
-    if ((req.url ?? "").split("?")[0] === WATCH_PATH) {
-      void watch(req, res);
+  const plain = (method: string, path: string): PlainResponse => {
+    if (method !== "GET" && method !== "HEAD") {
+      return { status: 405, contentType: "text/plain", body: "GET only\n" };
+    }
+    if (path === "/healthz") {
+      return { status: 200, contentType: "text/plain", body: "ok\n" };
+    }
+    if (path === "/metrics") {
+      return {
+        status: 200,
+        contentType: "text/plain; version=0.0.4",
+        body: renderMetrics(state.stats(), counters),
+      };
+    }
+    return {
+      status: 404,
+      contentType: "text/plain",
+      body:
+        "edgespan discovery service: gRPC sidero.discovery.server.Cluster\n",
+    };
+  };
+  const route = (stream: ServerStream) => {
+    const path = stream.request.path.split("?")[0]!;
+    if (
+      path.startsWith(CLUSTER_SERVICE_PATH) ||
+      (stream.request.headers.get("content-type") ?? "").startsWith(
+        "application/grpc",
+      )
+    ) {
+      service(stream);
       return;
     }
-    // Connect builds a URL from :authority and throws synchronously on one
-    // it cannot parse (e.g. an unbracketed IPv6 "::1:3000"): neutralise it,
-    // and never let a request throw out of the server's event handler.
-    try {
-      new URL(`http://${req.authority ?? req.headers.host ?? "x"}/`);
-    } catch {
-      Object.defineProperty(req, "authority", { value: "invalid.authority" });
-    }
-    try {
-      handler(req, res);
-    } catch {
-      res.destroy();
+    const res = plain(stream.request.method, path);
+    const body = new TextEncoder().encode(res.body);
+    const headers: HeaderField[] = [
+      [":status", String(res.status)],
+      ["content-type", res.contentType],
+      ["content-length", String(body.length)],
+    ];
+    const head = stream.request.method === "HEAD";
+    stream.respond(headers, head);
+    if (!head) {
+      void stream.write(body);
+      stream.end();
     }
   };
-  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined;
-  const server = tls
-    ? http2.createSecureServer(
-      { cert: options.tlsCert, key: options.tlsKey, allowHTTP1: true },
-      route,
-    )
-    : http2.createServer({}, route);
-  // A broken client must never take the process down.
-  server.on("sessionError", () => {});
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.on("error", () => {});
-    session.on("close", () => sessions.delete(session));
-  });
-  server.on("clientError", () => {});
-  server.on("tlsClientError", () => {});
 
+  const tls = options.tlsCert !== undefined && options.tlsKey !== undefined;
   const { ip, port } = parseAddrPort(options.listen);
-  const host = ip.family === 6
+  const hostname = ip.family === 6
     ? options.listen.slice(1, options.listen.lastIndexOf("]"))
     : options.listen.slice(0, options.listen.lastIndexOf(":"));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const boundPort = typeof address === "object" && address
-    ? address.port
-    : port;
+  const listener = tls
+    ? Deno.listenTls({
+      hostname,
+      port,
+      cert: options.tlsCert!,
+      key: options.tlsKey!,
+      alpnProtocols: ["h2", "http/1.1"],
+    })
+    : Deno.listen({ hostname, port });
+  const loop = acceptLoop(listener, { stream: route, plain }, { tls });
+  const boundPort = (listener.addr as Deno.NetAddr).port;
   log("discovery service listening", {
     listen: options.listen,
     port: boundPort,
     tls,
   });
 
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => (resolveClosed = r));
-  server.on("close", () => resolveClosed());
-  server.on("error", (err) => {
-    log("discovery service failed", { error: String(err) });
-    server.close();
-  });
+  const closed = loop.done;
 
   const gc = () => {
     limiter.prune();
@@ -229,10 +195,7 @@ export async function serveDiscovery(
         await snapshot().catch((err) =>
           log("discovery state snapshot failed", { error: String(err) })
         );
-        const done = new Promise<void>((r) => server.close(() => r()));
-        // Open streams (Watch) would hold close() forever: end the sessions.
-        for (const s of sessions) s.destroy();
-        await done;
+        await loop.close();
       })();
       return closing;
     },

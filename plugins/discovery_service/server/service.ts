@@ -1,145 +1,133 @@
 /**
- * The unary `sidero.discovery.server.Cluster` handlers (Watch is in
- * `watch_stream.ts`) on top of
- * {@linkcode DiscoveryState}: peer address, rate limit, validation, status
- * codes and request counting.
+ * The `sidero.discovery.server.Cluster` service on our HTTP/2 transport:
+ * routing by path, gRPC request checks, per-IP rate limit, decoding,
+ * validation, status codes and request counting. Watch streams through
+ * `watch_stream.ts`; the rest are unary.
  *
  * @module
  */
-import { create } from "@bufbuild/protobuf";
 import {
-  Code,
-  ConnectError,
-  type ConnectRouter,
-  createContextKey,
-  type HandlerContext,
-} from "@connectrpc/connect";
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import {
+  AffiliateDeleteRequestSchema,
   AffiliateDeleteResponseSchema,
   AffiliateSchema,
+  AffiliateUpdateRequestSchema,
   AffiliateUpdateResponseSchema,
-  Cluster,
+  HelloRequestSchema,
   HelloResponseSchema,
+  ListRequestSchema,
   ListResponseSchema,
   RedirectMessageSchema,
+  WatchRequestSchema,
 } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import { tryParseIP } from "../../../core/netaddr/ip.ts";
+import { pickClientAddress } from "./client_address.ts";
 import {
   checkClusterId,
   type DiscoveryLimits,
   DiscoveryRequestError,
 } from "./limits.ts";
-import { pickClientAddress } from "./client_address.ts";
+import {
+  checkGrpcRequest,
+  GrpcError,
+  grpcFrame,
+  GrpcResponder,
+  type GrpcStatusName,
+  parseGrpcTimeout,
+  readRequestMessage,
+} from "./grpc.ts";
 import type { RequestCounters } from "./metrics.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import type { AffiliateView, DiscoveryState } from "./state.ts";
+import type { DiscoveryState } from "./state.ts";
+import type { ServerStream } from "./h2/stream.ts";
+import { createWatch, type WatchDeps } from "./watch_stream.ts";
 
-/** Context key under which the transport stores the peer's address. */
-export const PEER_ADDRESS = createContextKey<string>("", {
-  description: "remote address of the connection",
-});
+/** The gRPC path prefix of the service. */
+export const CLUSTER_SERVICE_PATH = "/sidero.discovery.server.Cluster/";
 
-/** What the handlers need. */
-export interface ServiceDeps {
+/** What the service needs. */
+export interface ServiceDeps extends WatchDeps {
   state: DiscoveryState;
   limits: DiscoveryLimits;
   limiter: RateLimiter;
   counters: RequestCounters;
   /** Redirect every Hello to this `host:port`. */
   redirectEndpoint?: string;
-  /** Take the client IP from `X-Real-IP` / `X-Forwarded-For`. @default false */
+  /** Take the client IP from `X-Real-IP` / `X-Forwarded-For`. */
   trustProxyHeaders: boolean;
   /** Longest time a call waits for a rate-limit token. */
   maxRateWaitMs: number;
 }
 
-function clientAddress(ctx: HandlerContext, trustHeaders: boolean): string {
-  return pickClientAddress(
-    (name) => ctx.requestHeader.get(name) ?? undefined,
-    ctx.values.get(PEER_ADDRESS),
-    trustHeaders,
-  );
-}
+/** Largest request message accepted (an update at every limit fits). */
+const MAX_REQUEST_BYTES = 64 * 1024;
 
-function toPB(a: AffiliateView) {
-  return create(AffiliateSchema, {
-    id: a.id,
-    data: a.data,
-    endpoints: a.endpoints,
-  });
-}
-
-function codeName(err: unknown): string {
-  return err instanceof ConnectError ? Code[err.code] ?? "Unknown" : "Internal";
-}
-
-function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+function asGrpcError(err: unknown): GrpcError {
+  if (err instanceof GrpcError) return err;
   if (err instanceof DiscoveryRequestError) {
-    return new ConnectError(
+    return new GrpcError(
+      err.code === "invalid_argument" ? "InvalidArgument" : "ResourceExhausted",
       err.message,
-      err.code === "invalid_argument"
-        ? Code.InvalidArgument
-        : Code.ResourceExhausted,
     );
   }
-  return new ConnectError("internal error", Code.Internal);
+  return new GrpcError("Internal", "internal error");
 }
 
-/** Registers the service on a Connect router. */
-export function registerClusterService(
-  router: ConnectRouter,
+function decode<D extends DescMessage>(schema: D, bytes: Uint8Array) {
+  try {
+    return fromBinary(schema, bytes);
+  } catch {
+    throw new GrpcError(
+      "InvalidArgument",
+      `cannot decode ${schema.typeName.split(".").pop()}`,
+    );
+  }
+}
+
+type Unary = (
+  body: Uint8Array,
+  ip: string,
+) => Uint8Array;
+
+function unary<I extends DescMessage, O extends DescMessage>(
+  input: I,
+  output: O,
+  fn: (req: MessageShape<I>, ip: string) => MessageShape<O>,
+): Unary {
+  return (body, ip) => toBinary(output, fn(decode(input, body), ip));
+}
+
+/** Builds the stream handler of the service. */
+export function createClusterService(
   deps: ServiceDeps,
-): ConnectRouter {
+): (stream: ServerStream) => void {
   const { state, limiter, counters } = deps;
+  const watch = createWatch(deps);
 
-  async function admit(ctx: HandlerContext): Promise<string> {
-    const ip = clientAddress(ctx, deps.trustProxyHeaders);
-    const deadline = ctx.timeoutMs();
-    const maxWait = Math.min(deps.maxRateWaitMs, deadline ?? Infinity);
-    const wait = limiter.take(ip, maxWait);
-    if (wait === Infinity) {
-      throw new ConnectError("rate limit exceeded", Code.ResourceExhausted);
-    }
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return ip;
-  }
-
-  async function unary<T>(
-    method: string,
-    ctx: HandlerContext,
-    body: (ip: string) => T,
-  ): Promise<T> {
-    try {
-      const ip = await admit(ctx);
-      const out = body(ip);
-      counters.count(method, "OK");
-      return out;
-    } catch (err) {
-      const e = toConnectError(err);
-      counters.count(method, codeName(e));
-      throw e;
-    }
-  }
-
-  return router.service(Cluster, {
-    hello(req, ctx) {
-      return unary("Hello", ctx, (ip) => {
-        checkClusterId(req.clusterId, deps.limits);
-        const parsed = tryParseIP(ip);
-        const res = create(HelloResponseSchema, {
-          clientIp: parsed ? parsed.bytes : new Uint8Array(),
-        });
-        if (deps.redirectEndpoint) {
-          res.redirect = create(RedirectMessageSchema, {
-            endpoint: deps.redirectEndpoint,
-          });
-        }
-        return res;
+  const methods: Record<string, Unary> = {
+    Hello: unary(HelloRequestSchema, HelloResponseSchema, (req, ip) => {
+      checkClusterId(req.clusterId, deps.limits);
+      const parsed = tryParseIP(ip);
+      const res = create(HelloResponseSchema, {
+        clientIp: parsed ? parsed.bytes : new Uint8Array(),
       });
-    },
-    affiliateUpdate(req, ctx) {
-      return unary("AffiliateUpdate", ctx, () => {
+      if (deps.redirectEndpoint) {
+        res.redirect = create(RedirectMessageSchema, {
+          endpoint: deps.redirectEndpoint,
+        });
+      }
+      return res;
+    }),
+    AffiliateUpdate: unary(
+      AffiliateUpdateRequestSchema,
+      AffiliateUpdateResponseSchema,
+      (req) => {
         const ttl = req.ttl;
         const ttlMs = ttl ? Number(ttl.seconds) * 1000 + ttl.nanos / 1e6 : 0;
         state.update(
@@ -150,19 +138,91 @@ export function registerClusterService(
           ttlMs,
         );
         return create(AffiliateUpdateResponseSchema);
-      });
-    },
-    affiliateDelete(req, ctx) {
-      return unary("AffiliateDelete", ctx, () => {
+      },
+    ),
+    AffiliateDelete: unary(
+      AffiliateDeleteRequestSchema,
+      AffiliateDeleteResponseSchema,
+      (req) => {
         state.delete(req.clusterId, req.affiliateId);
         return create(AffiliateDeleteResponseSchema);
-      });
-    },
-    list(req, ctx) {
-      return unary("List", ctx, () =>
+      },
+    ),
+    List: unary(
+      ListRequestSchema,
+      ListResponseSchema,
+      (req) =>
         create(ListResponseSchema, {
-          affiliates: state.list(req.clusterId).map(toPB),
-        }));
-    },
-  });
+          affiliates: state.list(req.clusterId).map((a) =>
+            create(AffiliateSchema, {
+              id: a.id,
+              data: a.data,
+              endpoints: a.endpoints,
+            })
+          ),
+        }),
+    ),
+  };
+
+  async function admit(stream: ServerStream, ip: string): Promise<void> {
+    const deadline = parseGrpcTimeout(
+      stream.request.headers.get("grpc-timeout"),
+    );
+    const wait = limiter.take(
+      ip,
+      Math.min(deps.maxRateWaitMs, deadline ?? Infinity),
+    );
+    if (wait === Infinity) {
+      throw new GrpcError("ResourceExhausted", "rate limit exceeded");
+    }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+
+  async function call(stream: ServerStream, method: string): Promise<void> {
+    const out = new GrpcResponder(stream);
+    let status: GrpcStatusName = "OK";
+    let message = "";
+    try {
+      const bad = checkGrpcRequest(stream);
+      if (bad) throw bad;
+      const ip = pickClientAddress(
+        (name) => stream.request.headers.get(name),
+        stream.request.remoteAddress,
+        deps.trustProxyHeaders,
+      );
+      const handler = methods[method];
+      if (!handler && method !== "Watch") {
+        throw new GrpcError(
+          "Unimplemented",
+          `method ${method} is not part of sidero.discovery.server.Cluster`,
+        );
+      }
+      const body = await readRequestMessage(stream, MAX_REQUEST_BYTES);
+      await admit(stream, ip);
+      if (handler) {
+        await out.send(grpcFrame(handler(body, ip)));
+      } else {
+        const req = decode(WatchRequestSchema, body);
+        checkClusterId(req.clusterId, deps.limits);
+        ({ status, message } = await watch(req.clusterId, out, stream.signal));
+      }
+    } catch (err) {
+      ({ status, message } = stream.signal.aborted
+        ? { status: "Canceled" as const, message: "" }
+        : asGrpcError(err));
+    }
+    counters.count(
+      method in methods || method === "Watch" ? method : "Unknown",
+      status,
+    );
+    out.finish(status, message);
+  }
+
+  return (stream) => {
+    const path = stream.request.path;
+    const method = path.startsWith(CLUSTER_SERVICE_PATH)
+      ? path.slice(CLUSTER_SERVICE_PATH.length)
+      : "";
+    void call(stream, method);
+  };
 }

@@ -45,31 +45,50 @@ interface Cluster {
   generation: number;
 }
 
-/** A Watch stream's queue. `lost` turns true when it overflowed. */
+/**
+ * A Watch stream's queue. Pending changes are kept per affiliate: a newer
+ * change replaces an older one that was not sent yet, so a slow watcher gets
+ * the latest state of each affiliate instead of every intermediate one, and
+ * the queue never holds more entries than the cluster has affiliates.
+ * `lost` turns true when more than `max` affiliates are pending.
+ */
 export class Watcher {
-  readonly queue: WatchEvent[] = [];
+  readonly #pending = new Map<string, WatchEvent>();
   lost = false;
   #wake: (() => void) | undefined;
   readonly #max: number;
   constructor(max: number) {
     this.#max = max;
   }
+  /** Changes waiting to be sent. */
+  get size(): number {
+    return this.#pending.size;
+  }
   /** Queues an event; on overflow the watcher is marked lost. */
   push(event: WatchEvent): void {
     if (this.lost) return;
-    if (this.queue.length >= this.#max) {
+    const id = event.kind === "update" ? event.affiliate.id : event.id;
+    if (!this.#pending.has(id) && this.#pending.size >= this.#max) {
       this.lost = true;
-      this.queue.length = 0;
+      this.#pending.clear();
     } else {
-      this.queue.push(event);
+      this.#pending.set(id, event);
     }
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
   }
+  /** Takes the oldest pending change. */
+  next(): WatchEvent | undefined {
+    for (const [id, event] of this.#pending) {
+      this.#pending.delete(id);
+      return event;
+    }
+    return undefined;
+  }
   /** Resolves when an event is queued, the watcher is lost, or `signal` aborts. */
   wait(signal: AbortSignal): Promise<void> {
-    if (this.queue.length > 0 || this.lost || signal.aborted) {
+    if (this.#pending.size > 0 || this.lost || signal.aborted) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -225,16 +244,23 @@ export class DiscoveryState {
    * Registers a watcher; returns the snapshot it must be sent first and the
    * cluster generation it reflects (equal generations = equal snapshots).
    */
-  watch(
-    clusterId: string,
-  ): { snapshot: AffiliateView[]; watcher: Watcher; generation: string } {
-    const snapshot = this.list(clusterId);
-    const watcher = new Watcher(this.#limits.watcherBuffer);
+  watch(clusterId: string): {
+    snapshot: () => AffiliateView[];
+    watcher: Watcher;
+    generation: string;
+  } {
     const c = this.#cluster(clusterId);
+    const now = this.#now();
+    // Expired-but-not-collected affiliates are filtered by time: count them.
+    let live = 0;
+    for (const a of c.affiliates.values()) if (a.expiresAt > now) live++;
+    const watcher = new Watcher(this.#limits.watcherBuffer);
     c.watchers.add(watcher);
-    // Expired-but-not-collected affiliates are filtered by time: include it.
-    const live = snapshot.length;
-    return { snapshot, watcher, generation: `${c.generation}/${live}` };
+    return {
+      snapshot: () => this.list(clusterId),
+      watcher,
+      generation: `${c.generation}/${live}`,
+    };
   }
 
   /** Drops a watcher (stream ended). */

@@ -4,6 +4,13 @@ import type { PluginContext } from "../../../core/plugins/types.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
 import { silentLogger } from "../../../core/log/logger.ts";
 import { discoveryServicePlugin } from "../../../plugins/discovery_service/plugin.ts";
+import { DiscoveryClient } from "../../../plugins/discovery_service/client.ts";
+import {
+  clusterKey,
+  createClusterCipher,
+} from "../../../plugins/discovery_service/crypto.ts";
+import { encodeEndpoint } from "../../../plugins/discovery_service/payload.ts";
+import type { DiscoveryServer } from "../../../plugins/discovery_service/server/serve.ts";
 import { KEY_B64, rawClient, startServer, waitFor } from "./_harness.ts";
 import { affiliate, fastClient } from "./_affiliates.ts";
 
@@ -132,6 +139,219 @@ Deno.test("client: follows a Hello redirect; harvests endpoints of others", asyn
     await run;
     await real.close();
     await front.close();
+  }
+});
+
+function graceClient(
+  port: number,
+  n: number,
+  reconnectGraceMs: number,
+  onChange: (reason: string) => void,
+): DiscoveryClient {
+  return new DiscoveryClient({
+    url: `http://127.0.0.1:${port}`,
+    clusterId: "test-cluster",
+    nodeId: `node-${n}`,
+    cipher: createClusterCipher(clusterKey(KEY_B64)),
+    clientVersion: "test",
+    source: "discovery-service",
+    backoff: { initialMs: 50, multiplier: 1.5, jitter: 0.2, maxMs: 300 },
+    reconnectGraceMs,
+    onChange,
+  });
+}
+
+/** Starts `client` with its own abort controller. */
+function running(client: DiscoveryClient) {
+  const ac = new AbortController();
+  const run = client.run(ac.signal);
+  return {
+    client,
+    async stop() {
+      ac.abort();
+      await run;
+    },
+  };
+}
+
+/** Replaces `srv` with a fresh, empty service on the same port. */
+async function restartEmpty(srv: DiscoveryServer): Promise<DiscoveryServer> {
+  await srv.close();
+  return await startServer({ listen: `127.0.0.1:${srv.port}` });
+}
+
+const ids = (c: DiscoveryClient) => c.affiliates().map((a) => a.nodeId).sort();
+
+Deno.test("client: after a reconnect to an empty service, keeps missing peers for the grace period; a delete removes one at once", async () => {
+  let srv = await startServer();
+  const port = srv.port;
+  const a = running(graceClient(port, 1, 60_000, () => {}));
+  const b = running(fastClient(port, 2));
+  let c: ReturnType<typeof running> | undefined;
+  try {
+    a.client.publish(affiliate(1), []);
+    b.client.publish(affiliate(2), []);
+    await waitFor(() => ids(a.client).includes("node-2"), 5_000, "A sees B");
+    const before = a.client.affiliates();
+    await b.stop(); // B is slow: it will not re-publish
+    srv = await restartEmpty(srv);
+    // A newcomer published after the restart: once A sees it, A's new Watch
+    // snapshot has been applied.
+    c = running(fastClient(port, 3));
+    c.client.publish(affiliate(3), []);
+    await waitFor(
+      () => ids(a.client).includes("node-3"),
+      10_000,
+      "A reconnected",
+    );
+    assertEquals(srv.state.stats().affiliates, 2, "A re-published");
+    assertEquals(ids(a.client), ["node-2", "node-3"]);
+    assertEquals(
+      a.client.affiliates().find((x) => x.nodeId === "node-2"),
+      before.find((x) => x.nodeId === "node-2"),
+    );
+    // Endpoints harvested for B by another node (no data) do not end the wait.
+    const cipher = createClusterCipher(clusterKey(KEY_B64));
+    const raw = rawClient(port);
+    await raw.affiliateUpdate({
+      clusterId: "test-cluster",
+      affiliateId: "node-2",
+      affiliateEndpoints: [
+        cipher.sealEndpoint(encodeEndpoint("203.0.113.2:51820")),
+      ],
+      ttl: { seconds: 60n },
+    });
+    const renamed = affiliate(3);
+    renamed.hostname = "marker";
+    c.client.publish(renamed, []);
+    await waitFor(
+      () => a.client.affiliates().some((x) => x.hostname === "marker"),
+      5_000,
+      "marker",
+    );
+    assertEquals(ids(a.client), ["node-2", "node-3"]);
+    // A real delete is not deferred.
+    await raw.affiliateDelete({
+      clusterId: "test-cluster",
+      affiliateId: "node-2",
+    });
+    await waitFor(
+      () => !ids(a.client).includes("node-2"),
+      2_000,
+      "delete of a peer in its grace period",
+    );
+    assertEquals(ids(a.client), ["node-3"]);
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c?.stop()]);
+    await srv.close();
+  }
+});
+
+Deno.test("client: a peer that is not re-published within the grace period is dropped with a reconcile; one that is stays", async () => {
+  let srv = await startServer();
+  const port = srv.port;
+  const reasons: string[] = [];
+  const a = running(graceClient(port, 1, 300, (r) => reasons.push(r)));
+  const b = running(fastClient(port, 2));
+  let c = running(fastClient(port, 3));
+  try {
+    a.client.publish(affiliate(1), []);
+    b.client.publish(affiliate(2), []);
+    c.client.publish(affiliate(3), []);
+    await waitFor(
+      () => ids(a.client).length === 2,
+      5_000,
+      "A sees B and C",
+    );
+    await Promise.all([b.stop(), c.stop()]);
+    srv = await restartEmpty(srv);
+    const restarted = Date.now();
+    c = running(fastClient(port, 3));
+    const renamed = affiliate(3);
+    renamed.hostname = "back";
+    c.client.publish(renamed, []);
+    await waitFor(
+      () => reasons.includes("discovery reconnect grace ended"),
+      5_000,
+      "grace end",
+    );
+    assert(Date.now() - restarted >= 300, "dropped before the grace ended");
+    assertEquals(ids(a.client), ["node-3"]);
+    assertEquals(
+      a.client.affiliates()[0]?.hostname,
+      "back",
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    assertEquals(ids(a.client), ["node-3"], "a re-published peer stays");
+    assertEquals(
+      reasons.filter((r) => r === "discovery reconnect grace ended").length,
+      1,
+    );
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    await srv.close();
+  }
+});
+
+Deno.test("client: a pending grace period does not keep the process alive after abort", async () => {
+  const url = (path: string) => new URL(path, import.meta.url).href;
+  // The child ends while node-2 is waiting out a 10 min grace period.
+  const code = `
+    import { startServer, waitFor } from "${url("./_harness.ts")}";
+    import { affiliate, fastClient } from "${url("./_affiliates.ts")}";
+    import { DiscoveryClient } from "${
+    url("../../../plugins/discovery_service/client.ts")
+  }";
+    import { clusterKey, createClusterCipher } from "${
+    url("../../../plugins/discovery_service/crypto.ts")
+  }";
+    import { KEY_B64 } from "${url("./_harness.ts")}";
+    let srv = await startServer();
+    const port = srv.port;
+    const a = new DiscoveryClient({
+      url: "http://127.0.0.1:" + port, clusterId: "test-cluster",
+      nodeId: "node-1", cipher: createClusterCipher(clusterKey(KEY_B64)),
+      clientVersion: "test", source: "discovery-service",
+      backoff: { initialMs: 50, multiplier: 1.5, jitter: 0.2, maxMs: 300 },
+      reconnectGraceMs: 600_000,
+    });
+    const b = fastClient(port, 2);
+    const ac = new AbortController(), bAc = new AbortController();
+    const runs = [a.run(ac.signal), b.run(bAc.signal)];
+    a.publish(affiliate(1), []);
+    b.publish(affiliate(2), []);
+    await waitFor(() => a.affiliates().length === 1, 5_000, "A sees B");
+    bAc.abort();
+    await srv.close();
+    srv = await startServer({ listen: "127.0.0.1:" + port });
+    const c = fastClient(port, 3);
+    const cAc = new AbortController();
+    runs.push(c.run(cAc.signal));
+    c.publish(affiliate(3), []);
+    await waitFor(() => a.affiliates().length === 2, 10_000, "A reconnected");
+    ac.abort();
+    cAc.abort();
+    await Promise.all(runs);
+    await srv.close();
+    console.log("done");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  try {
+    const out = await child.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert(
+      out.success && stdout.includes("done"),
+      `child did not exit cleanly in time: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  } finally {
+    clearTimeout(timer);
   }
 });
 

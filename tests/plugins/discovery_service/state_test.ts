@@ -4,7 +4,10 @@ import {
   DiscoveryState,
 } from "../../../plugins/discovery_service/server/mod.ts";
 import { DiscoveryRequestError } from "../../../plugins/discovery_service/server/limits.ts";
-import type { WatchEvent } from "../../../plugins/discovery_service/server/state.ts";
+import {
+  Watcher,
+  type WatchEvent,
+} from "../../../plugins/discovery_service/server/state.ts";
 
 const b = (...x: number[]) => new Uint8Array(x);
 const MIN = 60_000;
@@ -15,8 +18,10 @@ function setup() {
   return { s, advance: (ms: number) => (t += ms) };
 }
 
-function drain(q: WatchEvent[]) {
-  return q.splice(0).map((e) =>
+function drain(w: Watcher) {
+  const events: WatchEvent[] = [];
+  for (let e; (e = w.next()) !== undefined;) events.push(e);
+  return events.map((e) =>
     e.kind === "update"
       ? `u:${e.affiliate.id}:${e.affiliate.endpoints.length}`
       : `d:${e.id}`
@@ -101,31 +106,42 @@ Deno.test("DiscoveryState watchers see changes, deletions and expiry; not no-op 
   const { s, advance } = setup();
   s.update("c", "a", b(1), [b(9)], MIN);
   const { snapshot, watcher } = s.watch("c");
-  assertEquals(snapshot.map((a) => a.id), ["a"]);
+  assertEquals(snapshot().map((a) => a.id), ["a"]);
   s.update("c", "a", b(1), [b(9)], MIN); // nothing new
   s.update("c", "b", b(2), [], 2 * MIN);
   s.update("c", "a", undefined, [b(8)], 10 * MIN); // endpoint lives longer
   s.delete("c", "b");
-  assertEquals(drain(watcher.queue), ["u:b:0", "u:a:2", "d:b"]);
+  // b's creation and deletion coalesce into the deletion, at b's place.
+  assertEquals(drain(watcher), ["d:b", "u:a:2"]);
   advance(MIN + 1);
   s.gc();
   // data expired at +1 min but the new endpoint extended the affiliate: only b(9) expired.
-  assertEquals(drain(watcher.queue), ["u:a:1"]);
+  assertEquals(drain(watcher), ["u:a:1"]);
   advance(10 * MIN);
   s.gc();
-  assertEquals(drain(watcher.queue), ["d:a"]);
+  assertEquals(drain(watcher), ["d:a"]);
   s.unwatch("c", watcher);
   s.gc();
   assertEquals(s.stats(), { clusters: 0, affiliates: 0, watchers: 0 });
 });
 
-Deno.test("Watcher overflow marks it lost", () => {
-  const { s } = setup();
-  const { watcher } = s.watch("c");
-  for (let i = 0; i <= DEFAULT_LIMITS.watcherBuffer; i++) {
-    s.update("c", `a${i}`, b(1), [], MIN);
-  }
-  assert(watcher.lost, "watcher should be lost");
+Deno.test("Watcher coalesces changes of one affiliate and is lost past its bound of distinct ones", () => {
+  const w = new Watcher(3);
+  const upd = (id: string, n: number): WatchEvent => ({
+    kind: "update",
+    affiliate: { id, data: b(n), endpoints: [] },
+  });
+  for (let n = 0; n < 100; n++) w.push(upd("a", n));
+  w.push(upd("b", 1));
+  w.push({ kind: "delete", id: "c" });
+  assertEquals(w.size, 3);
+  assert(!w.lost, "100 changes of one affiliate must not overflow");
+  const first = w.next();
+  assertEquals(first?.kind === "update" && first.affiliate.data[0], 99);
+  w.push(upd("a", 5));
+  w.push(upd("d", 1));
+  assert(w.lost, "a fourth distinct affiliate overflows a bound of 3");
+  assertEquals(w.next(), undefined);
 });
 
 Deno.test("DiscoveryState dump() / restore() keeps everything", () => {

@@ -1,0 +1,154 @@
+/**
+ * Accepts connections (plain TCP or TLS), tells HTTP/2 from HTTP/1.1 by the
+ * first bytes, and hands each to its server. Tracks open connections so the
+ * server can close them all.
+ *
+ * @module
+ */
+import {
+  type H2ConnectionOptions,
+  H2ServerConnection,
+  looksLikeH2,
+} from "./connection.ts";
+import { type PlainResponse, serveHttp1 } from "./http1.ts";
+import type { ServerStream } from "./stream.ts";
+
+/** What the listener serves. */
+export interface ListenerHandlers {
+  /** An HTTP/2 request stream. */
+  stream(stream: ServerStream): void;
+  /** A plain HTTP/1.1 GET/HEAD (health, metrics). */
+  plain(method: string, path: string): PlainResponse;
+}
+
+/** A running accept loop. */
+export interface AcceptLoop {
+  /** Open HTTP/2 connections. */
+  readonly connections: ReadonlySet<H2ServerConnection>;
+  /** Resolves when the listener stopped. */
+  readonly done: Promise<void>;
+  /** Stops accepting and closes every connection. */
+  close(): Promise<void>;
+}
+
+function remoteHost(conn: Deno.Conn): string {
+  const addr = conn.remoteAddr;
+  return addr.transport === "tcp" ? addr.hostname : "";
+}
+
+async function firstBytes(
+  conn: Deno.Conn,
+  timeoutMs: number,
+): Promise<Uint8Array | null> {
+  const buf = new Uint8Array(4096);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const n = await Promise.race([
+      conn.read(buf),
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs))),
+    ]);
+    return n === null ? null : buf.slice(0, n);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Serves `listener` until closed. */
+export function acceptLoop(
+  listener: Deno.Listener,
+  handlers: ListenerHandlers,
+  options: H2ConnectionOptions & { tls?: boolean } = {},
+): AcceptLoop {
+  const connections = new Set<H2ServerConnection>();
+  const raw = new Set<Deno.Conn>();
+  const handshakeMs = options.handshakeTimeoutMs ?? 10_000;
+
+  async function handle(conn: Deno.Conn): Promise<void> {
+    raw.add(conn);
+    try {
+      if (options.tls) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          (conn as Deno.TlsConn).handshake(),
+          new Promise((_, reject) =>
+            timer = setTimeout(
+              () => reject(new Error("TLS handshake timeout")),
+              handshakeMs,
+            )
+          ),
+        ]).finally(() => clearTimeout(timer));
+      }
+      const head = await firstBytes(conn, handshakeMs);
+      if (head === null) return;
+      if (looksLikeH2(head)) {
+        const h2 = new H2ServerConnection(
+          conn,
+          remoteHost(conn),
+          handlers.stream,
+          options,
+        );
+        connections.add(h2);
+        try {
+          await h2.serve(head);
+        } finally {
+          connections.delete(h2);
+        }
+      } else {
+        await serveHttp1(conn, head, handlers.plain, handshakeMs);
+      }
+    } catch {
+      // A broken handshake or connection only ends that connection.
+    } finally {
+      raw.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  let closing = false;
+  const done = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        if (closing) return;
+        // Out of descriptors or a transient accept error: keep serving.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      void handle(conn);
+    }
+  })();
+
+  return {
+    connections,
+    done,
+    async close() {
+      closing = true;
+      try {
+        listener.close();
+      } catch {
+        // already closed
+      }
+      await done;
+      for (const c of connections) c.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([...connections].map((c) => c.closed)),
+        new Promise((r) => (timer = setTimeout(r, 500))),
+      ]);
+      clearTimeout(timer);
+      for (const c of raw) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+  };
+}
