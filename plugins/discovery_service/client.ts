@@ -108,6 +108,7 @@ export class DiscoveryClient {
   #lastWarn = -Infinity;
   #skipped = 0;
   #connectedOnce = false;
+  #seeded = false;
   /** Affiliate id → when it leaves the view unless re-published. */
   #grace = new Map<string, number>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -134,6 +135,23 @@ export class DiscoveryClient {
 
   affiliates(): AffiliateSpec[] {
     return [...this.#remote.values()];
+  }
+
+  /**
+   * Starts from a view saved by an earlier run (the peer cache). The first
+   * snapshot then treats it like a view from before a reconnect: peers the
+   * service does not know yet (it may have restarted empty, or be hosted
+   * by this very node) stay for the grace period instead of flapping.
+   */
+  seed(view: readonly AffiliateSpec[]): void {
+    if (this.#connectedOnce) return;
+    this.#remote = new Map(
+      view.filter((a) => a.nodeId !== this.#o.nodeId).map((a) => [
+        a.nodeId,
+        structuredClone(a),
+      ]),
+    );
+    this.#seeded = this.#remote.size > 0;
   }
 
   publicAddresses(): string[] {
@@ -317,7 +335,8 @@ export class DiscoveryClient {
       if (spec) next.set(a.id, spec);
     }
     this.#grace.clear();
-    if (this.#connectedOnce) {
+    if (this.#connectedOnce || this.#seeded) {
+      this.#seeded = false;
       const until = this.#now() +
         (this.#o.reconnectGraceMs ?? RECONNECT_GRACE_MS);
       for (const [id, spec] of this.#remote) {

@@ -90,6 +90,7 @@ export const discoveryServicePlugin = definePlugin<
       async start() {
         cached = await readCache(stateDir);
         cacheLoaded = true;
+        for (const c of clients) c.seed(cached);
         if (cached.length > 0) ctx.requestReconcile("discovery cache loaded");
         for (const c of clients) runs.push(c.run(ctx.signal));
       },

@@ -401,6 +401,60 @@ Deno.test({
 
 Deno.test({
   name:
+    "restarting the node that hosts an empty discovery service: the others keep their peers",
+  ignore: !!skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withMesh(3, { cleanupOnExit: false }, async (demo) => {
+      await waitForMesh(demo, 60_000);
+      // edge-1 hosts the embedded service without a state file: it comes
+      // back empty, and edge-3's first snapshot after reconnecting is empty.
+      // Whichever of edge-2 and edge-3 reconnects first sees the other one
+      // missing until it re-publishes: watch both, closely.
+      const samples: number[][] = [[], []];
+      let sampling = true;
+      const sampler = Promise.all([1, 2].map(async (node, i) => {
+        while (sampling) {
+          try {
+            samples[i]!.push((await statuses(demo, node)).length);
+          } catch {
+            // a slow answer is not a sample
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }));
+      await demo.restart(0, false);
+      await waitFor("the restarted agent's API", 20_000, async () => {
+        try {
+          await statuses(demo, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await waitForMesh(demo, 60_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      sampling = false;
+      await sampler;
+      for (const [i, series] of samples.entries()) {
+        assert(series.length > 10, `only ${series.length} samples`);
+        assertEquals(
+          Math.min(...series),
+          2,
+          `edge-${i + 2}'s peer count over the restart: ${series.join(",")}`,
+        );
+      }
+      assert(
+        (await ping(demo.agents[2]!.node, await meshAddress(demo, 1), 1)).ok,
+        "edge-3 reaches edge-2 after the restart",
+      );
+    });
+  },
+});
+
+Deno.test({
+  name:
     "8-node mesh converges and every node reaches every other over the mesh",
   ignore: !!skip,
   sanitizeResources: false,

@@ -293,6 +293,28 @@ Deno.test("client: a peer that is not re-published within the grace period is dr
   }
 });
 
+Deno.test("client: a view seeded from the peer cache survives an empty first snapshot for the grace period", async () => {
+  const srv = await startServer();
+  const reasons: string[] = [];
+  const client = graceClient(srv.port, 1, 300, (r) => reasons.push(r));
+  client.seed([affiliate(1), affiliate(2)]);
+  assertEquals(ids(client), ["node-2"], "the seed skips this node itself");
+  const a = running(client);
+  try {
+    await waitFor(() => client.connected, 5_000, "connected");
+    assertEquals(ids(client), ["node-2"], "an empty first snapshot keeps it");
+    await waitFor(
+      () => reasons.includes("discovery reconnect grace ended"),
+      5_000,
+      "grace end",
+    );
+    assertEquals(ids(client), []);
+  } finally {
+    await a.stop();
+    await srv.close();
+  }
+});
+
 Deno.test("client: a pending grace period does not keep the process alive after abort", async () => {
   const url = (path: string) => new URL(path, import.meta.url).href;
   // The child ends while node-2 is waiting out a 10 min grace period.
