@@ -30,6 +30,8 @@ export interface RawWatcher {
   /** Internal: bytes of the current message header seen, body left. */
   head: number[];
   rest: number;
+  /** Received bytes not yet given back as window. */
+  credit: number;
 }
 
 const WINDOW = 16 * 1024 * 1024;
@@ -77,6 +79,7 @@ export async function openRawWatchers(
         ended: false,
         head: [],
         rest: 0,
+        credit: 0,
       };
       watchers.push(w);
       byStream.set(id, w);
@@ -109,8 +112,12 @@ export async function openRawWatchers(
             if (!w) continue;
             if (f.type === FrameType.DATA) {
               connCredit += f.payload.length;
-              if (f.payload.length > 0) {
-                acks.push(windowUpdateFrame(f.streamId, f.payload.length));
+              // Windows are topped up in large steps, as real clients do:
+              // one WINDOW_UPDATE per message would double the traffic.
+              w.credit += f.payload.length;
+              if (w.credit > WINDOW / 4) {
+                acks.push(windowUpdateFrame(f.streamId, w.credit));
+                w.credit = 0;
               }
               consume(w, f.payload, onSnapshot);
             }

@@ -127,11 +127,20 @@ export class GrpcResponder {
 
   /** Sends one framed message (see {@linkcode grpcFrame}). */
   send(frame: Uint8Array): Promise<void> {
-    if (!this.#headersSent) {
-      this.#headersSent = true;
-      this.stream.respond(RESPONSE_HEADERS);
-    }
+    this.#headers();
     return this.stream.write(frame);
+  }
+
+  /** Queues one framed message without waiting; see `ServerStream.enqueue`. */
+  sendNow(frame: Uint8Array): void {
+    this.#headers();
+    this.stream.enqueue(frame);
+  }
+
+  #headers(): void {
+    if (this.#headersSent) return;
+    this.#headersSent = true;
+    this.stream.respond(RESPONSE_HEADERS);
   }
 
   /** Ends the call with `status`. */

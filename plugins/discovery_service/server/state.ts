@@ -64,9 +64,15 @@ export class Watcher {
   get size(): number {
     return this.#pending.size;
   }
+  /**
+   * Delivers an event at once while nothing is pending; returns false when
+   * the stream is congested, and the event is queued instead.
+   */
+  sink: ((event: WatchEvent) => boolean) | undefined;
   /** Queues an event; on overflow the watcher is marked lost. */
   push(event: WatchEvent): void {
     if (this.lost) return;
+    if (this.#pending.size === 0 && this.sink?.(event)) return;
     const id = event.kind === "update" ? event.affiliate.id : event.id;
     if (!this.#pending.has(id) && this.#pending.size >= this.#max) {
       this.lost = true;

@@ -32,6 +32,9 @@ function affiliatePB(a: AffiliateView) {
   });
 }
 
+/** Unframed bytes a stream may hold before changes queue in its watcher. */
+const SINK_BACKLOG = 256 * 1024;
+
 const eventFrames = new WeakMap<WatchEvent, Uint8Array>();
 
 /** The framed WatchResponse of one change, encoded once. */
@@ -91,6 +94,14 @@ export function createWatch(deps: WatchDeps) {
         clearTimeout(timer);
         release();
       }
+      // From now on changes go straight onto the stream while its backlog is
+      // small; only a congested stream queues (coalesced) and drains here.
+      const stream = out.stream;
+      watcher.sink = (ev) => {
+        if (signal.aborted || stream.queuedBytes > SINK_BACKLOG) return false;
+        out.sendNow(eventFrame(ev));
+        return true;
+      };
       while (!signal.aborted) {
         await watcher.wait(signal);
         if (watcher.lost) return { status: "Aborted", message: "lost update" };
@@ -101,6 +112,7 @@ export function createWatch(deps: WatchDeps) {
       }
       return { status: "Canceled", message: "" };
     } finally {
+      watcher.sink = undefined;
       deps.state.unwatch(clusterId, watcher);
     }
   };

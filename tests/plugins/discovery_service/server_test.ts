@@ -182,13 +182,52 @@ Deno.test("server: a watcher that overflows gets Aborted lost update", async () 
     const stream = c.watch({ clusterId: "c" });
     const it = stream[Symbol.asyncIterator]();
     await it.next(); // snapshot; we now stop reading
-    for (let i = 0; i < 3; i++) {
-      srv.state.update("c", `a${i}`, b(1), [], 60_000);
+    // Changes go straight onto the stream until flow control and the
+    // stream's backlog fill up; only then do they queue in the watcher, and
+    // a third distinct affiliate overflows a buffer of 2.
+    const data = new Uint8Array(2000);
+    for (let i = 0; i < 1000; i++) {
+      data[0] = i & 0xff;
+      data[1] = i >> 8;
+      srv.state.update("c", `a${i % 50}`, data, [], 60_000);
     }
     const e = await assertRejects(async () => {
       while (!(await it.next()).done) { /* drain */ }
     }, ConnectError);
     assertEquals([Code[e.code], e.rawMessage], ["Aborted", "lost update"]);
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("server: a stalled watcher gets the latest state of each affiliate, not every change", async () => {
+  const srv = await startServer();
+  try {
+    const c = rawClient(srv.port);
+    const stream = c.watch({ clusterId: "c" });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    const data = new Uint8Array(2000);
+    for (let i = 0; i < 1000; i++) {
+      data[0] = 1;
+      data[1] = i & 0xff;
+      srv.state.update("c", `a${i % 50}`, data, [], 60_000);
+    }
+    for (let k = 0; k < 50; k++) {
+      srv.state.update("c", `a${k}`, new Uint8Array([0xff, k]), [], 60_000);
+    }
+    const latest = new Map<string, number>();
+    let messages = 0;
+    while (latest.size < 50 || [...latest.values()].some((v) => v !== 0xff)) {
+      const r = await it.next();
+      assert(!r.done, "the stream ended");
+      messages++;
+      for (const a of r.value.affiliates) latest.set(a.id, a.data[0]!);
+    }
+    assert(
+      messages < 1050 / 2,
+      `${messages} messages for 1050 changes: nothing was coalesced`,
+    );
   } finally {
     await srv.close();
   }

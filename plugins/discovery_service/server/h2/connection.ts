@@ -53,7 +53,7 @@ const RECEIVE_WINDOW = 1 << 20;
 const MAX_HEADER_BLOCK = 64 * 1024;
 const OUT_HIGH_WATER = 256 * 1024;
 const WRITE_CHUNK = 64 * 1024;
-const READ_CHUNK = 16 * 1024;
+const READ_CHUNK = 4 * 1024;
 const FLOOD_WINDOW_MS = 1000;
 const MAX_RESETS_PER_WINDOW = 200;
 const MAX_CONTROL_PER_WINDOW = 200;
@@ -686,6 +686,7 @@ export class H2ServerConnection implements StreamOwner {
       this.#send(header);
       this.#send(item.bytes.subarray(item.offset, item.offset + room));
       item.offset += room;
+      s.queuedBytes -= room;
       s.sendWindow -= room;
       this.#sendWindow -= room;
       if (item.offset === item.bytes.length) {

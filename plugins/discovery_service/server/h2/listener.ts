@@ -66,6 +66,8 @@ export function acceptLoop(
   async function handle(conn: Deno.Conn): Promise<void> {
     raw.add(conn);
     try {
+      // Small frames (one change for one watcher) must not wait for Nagle.
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       if (options.tls) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([

@@ -32,7 +32,7 @@ export type Outgoing =
     kind: "data";
     bytes: Uint8Array;
     offset: number;
-    done?: () => void;
+    done?: (() => void) | undefined;
   }
   | { kind: "end"; trailers: HeaderField[] | undefined };
 
@@ -53,6 +53,8 @@ export class ServerStream {
   localClosed = false;
   /** Everything was queued and the final frame has been framed. */
   finished = false;
+  /** Body bytes queued and not yet framed. */
+  queuedBytes = 0;
 
   readonly #owner: StreamOwner;
   readonly #abort = new AbortController();
@@ -105,10 +107,22 @@ export class ServerStream {
     if (this.localClosed || this.signal.aborted || bytes.length === 0) {
       return Promise.resolve();
     }
-    return new Promise((done) => {
-      this.queue.push({ kind: "data", bytes, offset: 0, done });
-      this.#owner.wake(this);
-    });
+    return new Promise((done) => this.#queueData(bytes, done));
+  }
+
+  /**
+   * Queues body bytes without waiting (not copied). For writers that bound
+   * their own backlog with {@linkcode queuedBytes}.
+   */
+  enqueue(bytes: Uint8Array): void {
+    if (this.localClosed || this.signal.aborted || bytes.length === 0) return;
+    this.#queueData(bytes, undefined);
+  }
+
+  #queueData(bytes: Uint8Array, done: (() => void) | undefined): void {
+    this.queue.push({ kind: "data", bytes, offset: 0, done });
+    this.queuedBytes += bytes.length;
+    this.#owner.wake(this);
   }
 
   /** Ends the response, with trailers or an empty END_STREAM frame. */
@@ -150,6 +164,7 @@ export class ServerStream {
     this.#abort.abort(new Error(reason));
     for (const item of this.queue) if (item.kind === "data") item.done?.();
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.#settleBody();
   }
 
