@@ -11,7 +11,7 @@ const HELP = `Usage: edgespan discovery serve --listen ADDR [options]
 Runs a discovery service compatible with the Sidero discovery API
 (gRPC sidero.discovery.server.Cluster). Plaintext HTTP/2 (h2c) unless a
 certificate and key are given. /healthz and /metrics are served on the
-same port.
+same port, over HTTP/2 or plain HTTP/1.1.
 
 Options:
   --listen ADDR        host:port to listen on (e.g. 0.0.0.0:3000)
@@ -22,6 +22,7 @@ Options:
   --rate N             requests per second per client IP (default 15)
   --burst N            rate-limit burst (default 60)
   --trust-proxy        take the client IP from X-Real-IP / X-Forwarded-For
+  --max-conns-per-ip N open connections from one client IP (default 1024)
   -h, --help           show this help
 `;
 
@@ -40,6 +41,7 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
         rate: { type: "string" },
         burst: { type: "string" },
         "trust-proxy": { type: "boolean" },
+        "max-conns-per-ip": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -67,6 +69,11 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
     console.error("--rate must be > 0 and --burst >= 1");
     return 2;
   }
+  const maxPerIp = Number(values["max-conns-per-ip"] ?? 1024);
+  if (!Number.isInteger(maxPerIp) || maxPerIp < 1) {
+    console.error("--max-conns-per-ip must be a whole number >= 1");
+    return 2;
+  }
   const log = (message: string, fields?: Record<string, unknown>) =>
     console.error(
       JSON.stringify({ time: new Date().toISOString(), message, ...fields }),
@@ -84,6 +91,7 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
       ...(values.redirect ? { redirectEndpoint: values.redirect } : {}),
       rateLimit: { rate, burst },
       trustProxyHeaders: values["trust-proxy"] ?? false,
+      maxConnectionsPerIp: maxPerIp,
       log,
     });
     const stop = () => void server.close();

@@ -40,6 +40,8 @@ export interface ServeDiscoveryOptions {
   redirectEndpoint?: string;
   /** Trust `X-Real-IP` / `X-Forwarded-For`. @default false */
   trustProxyHeaders?: boolean;
+  /** Open connections from one client IP. @default 1024 */
+  maxConnectionsPerIp?: number;
   /** @default 60_000 */
   gcIntervalMs?: number;
   /** @default 60_000 */
@@ -155,7 +157,22 @@ export async function serveDiscovery(
       alpnProtocols: ["h2", "http/1.1"],
     })
     : Deno.listen({ hostname, port });
-  const loop = acceptLoop(listener, { stream: route, plain }, { tls });
+  let lastRefusal = -Infinity;
+  const loop = acceptLoop(listener, { stream: route, plain }, {
+    tls,
+    ...(options.maxConnectionsPerIp
+      ? { maxConnectionsPerIp: options.maxConnectionsPerIp }
+      : {}),
+    onRefused(ip, limit) {
+      counters.count(
+        "Connection",
+        limit === "per-ip" ? "RefusedPerIp" : "RefusedTotal",
+      );
+      if (now() - lastRefusal < 60_000) return;
+      lastRefusal = now();
+      log("discovery service refused connections over a limit", { ip, limit });
+    },
+  });
   const boundPort = (listener.addr as Deno.NetAddr).port;
   log("discovery service listening", {
     listen: options.listen,

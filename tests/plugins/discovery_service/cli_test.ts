@@ -22,6 +22,18 @@ Deno.test("discoveryServeCommand() rejects bad arguments with exit code 2", asyn
       await discoveryServeCommand(["--listen", "127.0.0.1:0", "--rate", "0"]),
       2,
     );
+    for (const bad of ["0", "1.5", "many"]) {
+      assertEquals(
+        await discoveryServeCommand([
+          "--listen",
+          "127.0.0.1:0",
+          "--max-conns-per-ip",
+          bad,
+        ]),
+        2,
+        `--max-conns-per-ip ${bad}`,
+      );
+    }
   } finally {
     console.error = quiet;
   }

@@ -21,6 +21,17 @@ export interface ListenerHandlers {
   plain(method: string, path: string): PlainResponse;
 }
 
+/** Limits of the accept loop, on top of each connection's. */
+export interface AcceptOptions extends H2ConnectionOptions {
+  tls?: boolean;
+  /** Open connections from one IP address. @default 1024 */
+  maxConnectionsPerIp?: number;
+  /** Open connections in all. @default 16384 */
+  maxConnections?: number;
+  /** Told about each connection closed at once for a limit. */
+  onRefused?: (ip: string, limit: "per-ip" | "total") => void;
+}
+
 /** A running accept loop. */
 export interface AcceptLoop {
   /** Open HTTP/2 connections. */
@@ -57,13 +68,28 @@ async function firstBytes(
 export function acceptLoop(
   listener: Deno.Listener,
   handlers: ListenerHandlers,
-  options: H2ConnectionOptions & { tls?: boolean } = {},
+  options: AcceptOptions = {},
 ): AcceptLoop {
   const connections = new Set<H2ServerConnection>();
   const raw = new Set<Deno.Conn>();
+  const perIp = new Map<string, number>();
   const handshakeMs = options.handshakeTimeoutMs ?? 10_000;
+  const maxPerIp = options.maxConnectionsPerIp ?? 1024;
+  const maxTotal = options.maxConnections ?? 16_384;
 
   async function handle(conn: Deno.Conn): Promise<void> {
+    const ip = remoteHost(conn);
+    const mine = perIp.get(ip) ?? 0;
+    if (mine >= maxPerIp || raw.size >= maxTotal) {
+      options.onRefused?.(ip, mine >= maxPerIp ? "per-ip" : "total");
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+      return;
+    }
+    perIp.set(ip, mine + 1);
     raw.add(conn);
     try {
       // Small frames (one change for one watcher) must not wait for Nagle.
@@ -102,6 +128,9 @@ export function acceptLoop(
       // A broken handshake or connection only ends that connection.
     } finally {
       raw.delete(conn);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left > 0) perIp.set(ip, left);
+      else perIp.delete(ip);
       try {
         conn.close();
       } catch {

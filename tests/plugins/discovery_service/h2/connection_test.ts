@@ -20,7 +20,7 @@ import {
 } from "../../../../plugins/discovery_service/server/h2/hpack.ts";
 import { acceptLoop } from "../../../../plugins/discovery_service/server/h2/listener.ts";
 import type { ServerStream } from "../../../../plugins/discovery_service/server/h2/stream.ts";
-import type { H2ConnectionOptions } from "../../../../plugins/discovery_service/server/h2/connection.ts";
+import type { AcceptOptions } from "../../../../plugins/discovery_service/server/h2/listener.ts";
 
 const REQUEST: HeaderField[] = [
   [":method", "POST"],
@@ -33,7 +33,7 @@ const REQUEST: HeaderField[] = [
 /** An echo server: body reversed, then a trailer. */
 async function withServer(
   fn: (port: number, seen: ServerStream[]) => Promise<void>,
-  options: H2ConnectionOptions = {},
+  options: AcceptOptions = {},
   handler?: (s: ServerStream) => void,
 ) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -91,7 +91,8 @@ async function client(port: number, settings: [number, number][] = []) {
       for (let o = 0; o < p.length;) o += await conn.write(p.subarray(o));
     }
   };
-  await send(CLIENT_PREFACE, settingsFrame(settings));
+  // A refused connection may already be closed.
+  await send(CLIENT_PREFACE, settingsFrame(settings)).catch(() => {});
   return {
     frames,
     send,
@@ -311,4 +312,37 @@ Deno.test("http/1.1 on the same port answers plain GETs (curl, Prometheus)", asy
     const missing = await fetch(`http://127.0.0.1:${port}/nope`);
     assertEquals([missing.status, await missing.text()], [404, "GET /nope\n"]);
   });
+});
+
+Deno.test("listener: connections over the per-IP limit are closed at once", async () => {
+  const refused: string[] = [];
+  await withServer(
+    async (port) => {
+      const a = await client(port);
+      const b = await client(port);
+      await a.until((f) => f.type === FrameType.SETTINGS);
+      await b.until((f) => f.type === FrameType.SETTINGS);
+      const c = await client(port);
+      assertEquals(
+        await c.until(() => false, 3000),
+        undefined,
+        "the third connection must be closed without a frame",
+      );
+      assert(c.eof && c.frames.length === 0, "third connection not refused");
+      assertEquals(refused, ["127.0.0.1 per-ip"]);
+      await a.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await client(port);
+      await d.send(...request(1, new Uint8Array([5])));
+      assert(
+        await d.until((f) => f.type === FrameType.DATA),
+        "a slot freed by a closed connection is usable again",
+      );
+      await Promise.all([b.close(), c.close(), d.close()]);
+    },
+    {
+      maxConnectionsPerIp: 2,
+      onRefused: (ip, limit) => refused.push(`${ip} ${limit}`),
+    },
+  );
 });
