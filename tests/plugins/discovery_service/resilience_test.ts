@@ -1,5 +1,11 @@
 import { assert, assertEquals } from "../../_tools/assert.ts";
 import { rawClient, startServer, waitFor } from "./_harness.ts";
+import {
+  encodeFrame,
+  FrameType,
+  settingsFrame,
+} from "../../../plugins/discovery_service/server/h2/frame.ts";
+import { encodeHeaders } from "../../../plugins/discovery_service/server/h2/hpack.ts";
 
 const b = (...x: number[]) => new Uint8Array(x);
 
@@ -80,6 +86,120 @@ async function send(port: number, bytes: Uint8Array): Promise<void> {
 
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+const pick = <T>(xs: readonly T[]): T =>
+  xs[Math.floor(Math.random() * xs.length)]!;
+const rand = (n: number) => Math.floor(Math.random() * n);
+
+/**
+ * Frames that are well formed often enough to get past the framing layer:
+ * real HPACK blocks, SETTINGS with edge values, windows at their limits,
+ * padding, CONTINUATION out of place, streams out of order.
+ */
+function structuredFrames(): Uint8Array {
+  const parts: Uint8Array[] = [PREFACE, settingsFrame([])];
+  const streams = [0, 1, 2, 3, 5, 7, 9, 0x7fffffff];
+  for (let i = rand(12) + 1; i > 0; i--) {
+    const stream = pick(streams);
+    const flags = rand(256);
+    const u32 = (v: number) => {
+      const p = new Uint8Array(4);
+      new DataView(p.buffer).setUint32(0, v);
+      return p;
+    };
+    switch (rand(9)) {
+      case 0:
+        parts.push(encodeFrame(
+          FrameType.HEADERS,
+          flags,
+          stream,
+          encodeHeaders([
+            [":method", pick(["POST", "GET", "PUT"])],
+            [":scheme", "http"],
+            [
+              ":path",
+              pick([
+                "/sidero.discovery.server.Cluster/Hello",
+                "/sidero.discovery.server.Cluster/Watch",
+                "/sidero.discovery.server.Cluster/Nope",
+                "/metrics",
+                "",
+              ]),
+            ],
+            [
+              pick(["content-type", "te", "grpc-timeout", "Upper"]),
+              pick([
+                "application/grpc",
+                "trailers",
+                "1S",
+                "x".repeat(rand(3000)),
+              ]),
+            ],
+          ]),
+        ));
+        break;
+      case 1:
+        parts.push(encodeFrame(
+          FrameType.DATA,
+          flags,
+          stream,
+          crypto.getRandomValues(new Uint8Array(rand(300))),
+        ));
+        break;
+      case 2:
+        parts.push(settingsFrame([[
+          rand(8),
+          pick([0, 1, 16_383, 16_384, 65_535, 0x7fffffff, 0xffffffff]),
+        ]], rand(4) === 0));
+        break;
+      case 3:
+        parts.push(encodeFrame(
+          FrameType.WINDOW_UPDATE,
+          0,
+          stream,
+          u32(pick([0, 1, 65_535, 0x7fffffff])),
+        ));
+        break;
+      case 4:
+        parts.push(
+          encodeFrame(
+            FrameType.PING,
+            flags & 1,
+            stream,
+            new Uint8Array(pick([8, 8, 7])),
+          ),
+        );
+        break;
+      case 5:
+        parts.push(encodeFrame(FrameType.RST_STREAM, 0, stream, u32(rand(14))));
+        break;
+      case 6:
+        parts.push(
+          encodeFrame(
+            FrameType.CONTINUATION,
+            flags,
+            stream,
+            crypto.getRandomValues(new Uint8Array(rand(50))),
+          ),
+        );
+        break;
+      case 7:
+        parts.push(encodeFrame(FrameType.GOAWAY, 0, stream, new Uint8Array(8)));
+        break;
+      default:
+        parts.push(
+          encodeFrame(rand(256), flags, stream, new Uint8Array(rand(20))),
+        );
+    }
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
 Deno.test("resilience: random bytes and truncated frames do not crash the server (bounded fuzz)", async () => {
   const srv = await startServer();
   try {
@@ -93,8 +213,10 @@ Deno.test("resilience: random bytes and truncated frames do not crash the server
     while (Date.now() < end) {
       const len = Math.floor(Math.random() * 200);
       const junk = crypto.getRandomValues(new Uint8Array(len));
-      const mode = n % 3;
-      const payload = mode === 0
+      const mode = n % 4;
+      const payload = mode === 3
+        ? structuredFrames()
+        : mode === 0
         ? junk
         : mode === 1
         ? new Uint8Array([...PREFACE, ...junk])
