@@ -131,10 +131,13 @@ export class GrpcResponder {
     return this.stream.write(frame);
   }
 
-  /** Queues one framed message without waiting; see `ServerStream.enqueue`. */
-  sendNow(frame: Uint8Array): void {
+  /**
+   * Queues one framed message without waiting (see `ServerStream.enqueue`);
+   * `shared` when the same bytes go to many calls.
+   */
+  sendNow(frame: Uint8Array, shared = false): void {
     this.#headers();
-    this.stream.enqueue(frame);
+    this.stream.enqueue(frame, shared);
   }
 
   #headers(): void {

@@ -99,7 +99,7 @@ export function createWatch(deps: WatchDeps) {
       const stream = out.stream;
       watcher.sink = (ev) => {
         if (signal.aborted || stream.queuedBytes > SINK_BACKLOG) return false;
-        out.sendNow(eventFrame(ev));
+        out.sendNow(eventFrame(ev), true);
         return true;
       };
       while (!signal.aborted) {

@@ -67,6 +67,25 @@ function giveBuffer(buf: Uint8Array): void {
   if (buf.length === WRITE_CHUNK && pool.length < 64) pool.push(buf);
 }
 
+/**
+ * DATA frames of shared messages (one change sent to every watcher), cached
+ * per stream id: most watchers sit on the same stream id of their own
+ * connection, so they all write the very same bytes.
+ */
+const sharedFrames = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+function sharedDataFrame(bytes: Uint8Array, streamId: number): Uint8Array {
+  let byStream = sharedFrames.get(bytes);
+  if (!byStream) sharedFrames.set(bytes, byStream = new Map());
+  let frame = byStream.get(streamId);
+  if (!frame) {
+    frame = new Uint8Array(FRAME_HEADER_SIZE + bytes.length);
+    writeFrameHeader(frame, 0, bytes.length, FrameType.DATA, 0, streamId);
+    frame.set(bytes, FRAME_HEADER_SIZE);
+    if (byStream.size < 64) byStream.set(streamId, frame);
+  }
+  return frame;
+}
+
 function isPrefaceStart(bytes: Uint8Array): boolean {
   const n = Math.min(bytes.length, CLIENT_PREFACE.length);
   for (let i = 0; i < n; i++) if (bytes[i] !== CLIENT_PREFACE[i]) return false;
@@ -681,10 +700,14 @@ export class H2ServerConnection implements StreamOwner {
         item.bytes.length - item.offset,
       );
       if (room <= 0) return progressed;
-      const header = new Uint8Array(FRAME_HEADER_SIZE);
-      writeFrameHeader(header, 0, room, FrameType.DATA, 0, s.id);
-      this.#send(header);
-      this.#send(item.bytes.subarray(item.offset, item.offset + room));
+      if (item.shared && room === item.bytes.length) {
+        this.#send(sharedDataFrame(item.bytes, s.id));
+      } else {
+        const header = new Uint8Array(FRAME_HEADER_SIZE);
+        writeFrameHeader(header, 0, room, FrameType.DATA, 0, s.id);
+        this.#send(header);
+        this.#send(item.bytes.subarray(item.offset, item.offset + room));
+      }
       item.offset += room;
       s.queuedBytes -= room;
       s.sendWindow -= room;
@@ -737,6 +760,17 @@ export class H2ServerConnection implements StreamOwner {
   async #flushLoop(): Promise<void> {
     try {
       while (!this.#closed && this.#out.length > 0) {
+        if (this.#out.length === 1) {
+          // One whole frame (often a shared one): write it without a copy.
+          const only = this.#out.shift()!;
+          this.#outBytes -= only.length;
+          let off = 0;
+          while (off < only.length) {
+            off += await this.#io.write(only.subarray(off));
+          }
+          if (this.#outBytes < OUT_HIGH_WATER / 2) this.#pump();
+          continue;
+        }
         const buf = takeBuffer(Math.min(this.#outBytes, WRITE_CHUNK));
         let used = 0;
         while (this.#out.length > 0 && used < buf.length) {

@@ -33,6 +33,8 @@ export type Outgoing =
     bytes: Uint8Array;
     offset: number;
     done?: (() => void) | undefined;
+    /** The same bytes go to many streams (framed once per stream id). */
+    shared?: boolean;
   }
   | { kind: "end"; trailers: HeaderField[] | undefined };
 
@@ -114,13 +116,17 @@ export class ServerStream {
    * Queues body bytes without waiting (not copied). For writers that bound
    * their own backlog with {@linkcode queuedBytes}.
    */
-  enqueue(bytes: Uint8Array): void {
+  enqueue(bytes: Uint8Array, shared = false): void {
     if (this.localClosed || this.signal.aborted || bytes.length === 0) return;
-    this.#queueData(bytes, undefined);
+    this.#queueData(bytes, undefined, shared);
   }
 
-  #queueData(bytes: Uint8Array, done: (() => void) | undefined): void {
-    this.queue.push({ kind: "data", bytes, offset: 0, done });
+  #queueData(
+    bytes: Uint8Array,
+    done: (() => void) | undefined,
+    shared = false,
+  ): void {
+    this.queue.push({ kind: "data", bytes, offset: 0, done, shared });
     this.queuedBytes += bytes.length;
     this.#owner.wake(this);
   }
