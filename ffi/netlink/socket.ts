@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../core/encoding/bytes.ts";
 import { errno, libc } from "../_libc.ts";
 import { inNetns } from "./netns.ts";
 import { NetlinkError, netlinkError } from "./errors.ts";
@@ -74,16 +75,6 @@ function sockaddr(groups: number): Uint8Array<ArrayBuffer> {
   v.setUint16(0, AF_NETLINK, true);
   v.setUint32(8, groups >>> 0, true);
   return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -301,7 +292,7 @@ export class NetlinkSocket {
         setSequence(m, seq);
         seqs.set(seq, start + i);
       });
-      this.#send(concat(chunk), describe(start));
+      this.#send(concatBytes(chunk), describe(start));
       const failure = this.#collectAcks(seqs, describe, describe(start), false);
       if (failure) return Promise.reject(failure);
     }
@@ -363,7 +354,7 @@ export class NetlinkSocket {
       }
       return c;
     });
-    this.#send(concat(copies), describe(-1));
+    this.#send(concatBytes(copies), describe(-1));
     const failure = this.#collectAcks(seqs, describe, describe(-1), true);
     return failure ? Promise.reject(failure) : Promise.resolve();
   }

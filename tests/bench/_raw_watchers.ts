@@ -4,6 +4,7 @@
  * windows, and no decoding beyond gRPC message boundaries. Keeps the client
  * side of the benchmark from dominating the measurement.
  */
+import { concatBytes } from "../../core/encoding/bytes.ts";
 import {
   CLIENT_PREFACE,
   encodeFrame,
@@ -86,13 +87,7 @@ export async function openRawWatchers(
       parts.push(...headersFrames(id, headerBlock, false));
       parts.push(encodeFrame(FrameType.DATA, Flag.END_STREAM, id, framed));
     }
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
+    const out = concatBytes(parts);
     void (async () => {
       for (let o = 0; o < out.length;) o += await conn.write(out.subarray(o));
       const reader = new FrameReader(16 * 1024 * 1024);
@@ -132,13 +127,7 @@ export async function openRawWatchers(
             connCredit = 0;
           }
           if (acks.length > 0) {
-            const size = acks.reduce((s, a) => s + a.length, 0);
-            const ack = new Uint8Array(size);
-            let o = 0;
-            for (const a of acks) {
-              ack.set(a, o);
-              o += a.length;
-            }
+            const ack = concatBytes(acks);
             for (let p = 0; p < ack.length;) {
               p += await conn.write(ack.subarray(p));
             }

@@ -65,6 +65,20 @@ async function statuses(
   )).map((r) => r.spec);
 }
 
+/** Restarts agent `index` and waits for its API and the full mesh. */
+async function restartAndWait(demo: MeshDemo, index: number): Promise<void> {
+  await demo.restart(index, false);
+  await waitFor("the restarted agent's API", 20_000, async () => {
+    try {
+      await statuses(demo, index);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  await waitForMesh(demo, 60_000);
+}
+
 async function meshAddress(demo: MeshDemo, index: number): Promise<string> {
   return (await apiList<{ address: string }>(
     demo.agents[index]!.socket,
@@ -341,16 +355,7 @@ Deno.test({
       ))[0]!.spec.publicKey;
       // edge-2, not edge-1: edge-1 also hosts the discovery service, whose
       // restart is a different event (an empty service until peers re-publish).
-      await demo.restart(1, false);
-      await waitFor("the restarted agent's API", 20_000, async () => {
-        try {
-          await statuses(demo, 1);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      await waitForMesh(demo, 60_000);
+      await restartAndWait(demo, 1);
       const after = (await apiList<{ publicKey: string }>(
         demo.agents[1]!.socket,
         "identity",
@@ -424,16 +429,7 @@ Deno.test({
           await new Promise((r) => setTimeout(r, 20));
         }
       }));
-      await demo.restart(0, false);
-      await waitFor("the restarted agent's API", 20_000, async () => {
-        try {
-          await statuses(demo, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      await waitForMesh(demo, 60_000);
+      await restartAndWait(demo, 0);
       await new Promise((r) => setTimeout(r, 1000));
       sampling = false;
       await sampler;

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "../../_tools/assert.ts";
+import { concatBytes } from "../../../core/encoding/bytes.ts";
 import { rawClient, startServer, waitFor } from "./_harness.ts";
 import {
   encodeFrame,
@@ -191,13 +192,7 @@ function structuredFrames(): Uint8Array {
         );
     }
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("resilience: random bytes and truncated frames do not crash the server (bounded fuzz)", async () => {

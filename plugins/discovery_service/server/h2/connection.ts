@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../../../core/encoding/bytes.ts";
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -191,10 +192,7 @@ export class H2ServerConnection implements StreamOwner {
         }
         const n = await this.#io.read(buf);
         if (n === null) return;
-        const joined = new Uint8Array(preface.length + n);
-        joined.set(preface);
-        joined.set(buf.subarray(0, n), preface.length);
-        preface = joined;
+        preface = concatBytes([preface, buf.subarray(0, n)]);
       }
       if (!isPrefaceStart(preface)) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "bad preface");
@@ -550,15 +548,7 @@ export class H2ServerConnection implements StreamOwner {
   #headerBlockDone(): void {
     const p = this.#pendingHeaders!;
     this.#pendingHeaders = undefined;
-    let block = p.parts[0]!;
-    if (p.parts.length > 1) {
-      block = new Uint8Array(p.size);
-      let off = 0;
-      for (const part of p.parts) {
-        block.set(part, off);
-        off += part.length;
-      }
-    }
+    const block = p.parts.length === 1 ? p.parts[0]! : concatBytes(p.parts);
     // Always decode: the HPACK table must stay in step even for refused streams.
     const { fields, tooLarge } = this.#hpack.decode(block, this.#maxHeaderList);
     const existing = this.#streams.get(p.streamId);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../../../core/encoding/bytes.ts";
 import type { ByteStream } from "./connection.ts";
 
 /** A plain response. */
@@ -49,10 +50,7 @@ export async function serveHttp1(
     while (parsed === undefined) {
       const n = await io.read(buf);
       if (n === null) return;
-      const joined = new Uint8Array(head.length + n);
-      joined.set(head);
-      joined.set(buf.subarray(0, n), head.length);
-      head = joined;
+      head = concatBytes([head, buf.subarray(0, n)]);
       parsed = parseRequestHead(head);
     }
     const res: PlainResponse = parsed === null

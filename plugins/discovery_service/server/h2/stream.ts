@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../../../core/encoding/bytes.ts";
 import type { HeaderField } from "./hpack.ts";
 
 /** The request half of a stream. */
@@ -181,13 +182,7 @@ export class ServerStream {
       outcome = { err: new BodyTooLargeError(this.#bodyLimit) };
     } else if (this.signal.aborted) outcome = { err: this.signal.reason };
     else if (this.remoteClosed) {
-      const out = new Uint8Array(this.#bodySize);
-      let off = 0;
-      for (const part of this.#body) {
-        out.set(part, off);
-        off += part.length;
-      }
-      outcome = { ok: out };
+      outcome = { ok: concatBytes(this.#body) };
     }
     if (!outcome) return;
     const waiters = this.#bodyWaiters;
