@@ -45,6 +45,8 @@ export interface MeshDemoOptions {
   env?: Record<string, string>;
   /** Allow traffic to down peers in clear. @default false */
   allowDownPeerBypass?: boolean;
+  /** Report the endpoints peers were reached at to discovery. @default false */
+  harvestExtraEndpoints?: boolean;
   /** Agents remove the mesh when they stop. @default true */
   cleanupOnExit?: boolean;
   /** `kubespan.filters.endpoints` per node. @default the underlay /24 only */
@@ -84,6 +86,7 @@ discovery:
 kubespan:
   enabled: true
   allowDownPeerBypass: ${options.allowDownPeerBypass ?? false}
+  harvestExtraEndpoints: ${options.harvestExtraEndpoints ?? false}
   filters:
     endpoints: ${
     JSON.stringify(options.endpointFilters?.(node) ?? ["10.99.0.0/24"])

@@ -6,7 +6,10 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import { createIsolatedTransport } from "./transport.ts";
+import {
+  createDiscoveryTransport,
+  type DiscoveryTransport,
+} from "./transport.ts";
 import {
   type Affiliate as WireAffiliate,
   AffiliateDeleteRequestSchema,
@@ -112,6 +115,9 @@ export class DiscoveryClient {
   /** Affiliate id → when it leaves the view unless re-published. */
   #grace = new Map<string, number>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #transport:
+    | { target: DiscoveryTarget; transport: DiscoveryTransport }
+    | undefined;
 
   constructor(options: DiscoveryClientOptions) {
     this.#o = options;
@@ -180,25 +186,40 @@ export class DiscoveryClient {
 
   /** Deletes the local affiliate from the service (best effort, one try). */
   async leave(): Promise<void> {
-    await this.#client().affiliateDelete(
-      create(AffiliateDeleteRequestSchema, {
-        clusterId: this.#o.clusterId,
-        affiliateId: this.#o.nodeId,
-      }),
-      { timeoutMs: CALL_TIMEOUT_MS },
-    );
+    try {
+      await this.#client().affiliateDelete(
+        create(AffiliateDeleteRequestSchema, {
+          clusterId: this.#o.clusterId,
+          affiliateId: this.#o.nodeId,
+        }),
+        { timeoutMs: CALL_TIMEOUT_MS },
+      );
+    } finally {
+      this.#dropConnection();
+    }
   }
 
+  /** The typed client of the current target, over one shared connection. */
   #client(): Client<typeof Cluster> {
     const t = this.#target;
-    return createClient(
-      Cluster,
-      this.#o.transport?.(t) ??
-        createIsolatedTransport(
-          targetBaseUrl(t),
-          t.tls && this.#o.tlsCa ? { ca: this.#o.tlsCa } : {},
-        ),
-    );
+    if (this.#o.transport) return createClient(Cluster, this.#o.transport(t));
+    if (this.#transport?.target !== t) {
+      this.#transport?.transport.close();
+      this.#transport = {
+        target: t,
+        transport: createDiscoveryTransport(t, {
+          userAgent: `edgespan/${this.#o.clientVersion}`,
+          ...(t.tls && this.#o.tlsCa ? { ca: this.#o.tlsCa } : {}),
+        }),
+      };
+    }
+    return createClient(Cluster, this.#transport.transport);
+  }
+
+  /** Drops the connection, so the next call starts a fresh one. */
+  #dropConnection(): void {
+    this.#transport?.transport.close();
+    this.#transport = undefined;
   }
 
   #warn(message: string, fields: Record<string, unknown>): void {
@@ -478,6 +499,7 @@ export class DiscoveryClient {
           this.#health = { state: "connecting", detail: "watch ended" };
         }
       } catch (err) {
+        this.#dropConnection();
         if (signal.aborted) break;
         this.#health = {
           state: "connecting",
@@ -487,6 +509,7 @@ export class DiscoveryClient {
         };
       }
     }
+    this.#dropConnection();
     this.#health = { state: "connecting", detail: "stopped" };
   }
 }

@@ -1,89 +1,425 @@
 /**
- * A gRPC transport that gives every call an HTTP/2 connection of its own and
- * closes it when the call ends.
- *
- * Why: Deno's HTTP/2 layer can abort the whole process when a GOAWAY (a
- * server shutting down or restarting) arrives on a connection that still
- * holds recently closed streams. With one connection per call, a connection
- * never holds a closed stream: unary calls close theirs on completion, and a
- * Watch keeps its single stream open until the connection goes away. The cost
- * is one TCP (and TLS) handshake per call, which is nothing at discovery's
- * rate of a few calls per node per 15 minutes.
+ * gRPC calls over the project's own HTTP/2 client: one connection per
+ * discovery service, shared by the Watch stream and every unary call, PINGed
+ * while calls are open and replaced when it fails or the server sends
+ * GOAWAY. Implements the `Transport` the typed clients are built on.
  *
  * @module
  */
-import type { Transport } from "@connectrpc/connect";
 import {
-  createGrpcTransport,
-  Http2SessionManager,
-} from "@connectrpc/connect-node";
+  create,
+  type DescMessage,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { concatBytes } from "../../core/encoding/bytes.ts";
+import {
+  type ClientStream,
+  H2ClientConnection,
+  H2ClientError,
+  type StreamEvent,
+} from "./h2/client_connection.ts";
+import type { HeaderField } from "./h2/hpack.ts";
+import {
+  grpcFrame,
+  GrpcFramingError,
+  GrpcMessageReader,
+} from "./grpc_message.ts";
+import type { DiscoveryTarget } from "./target.ts";
 
-/** Options of {@linkcode createIsolatedTransport}. */
-export interface IsolatedTransportOptions {
+/** Options of {@linkcode createDiscoveryTransport}. */
+export interface DiscoveryTransportOptions {
   /** PEM CA text for TLS services with a private CA. */
   ca?: string;
+  /** Sent as `user-agent`. @default "edgespan" */
+  userAgent?: string;
+  /** Largest response message accepted. @default 16 MiB */
+  maxMessageBytes?: number;
+  /** PING interval while calls are open. @default 5 min */
+  pingIntervalMs?: number;
+  /**
+   * Close the connection once no call has been open this long; 0 closes it
+   * as soon as the last call ends. @default 60 s
+   */
+  idleCloseMs?: number;
 }
 
-function connection(baseUrl: string, options: IsolatedTransportOptions) {
-  const sessions = new Http2SessionManager(
-    baseUrl,
-    { pingIntervalMs: 3 * 60_000 },
-    options.ca ? { ca: options.ca } : undefined,
+/** A transport that also owns its connection. */
+export interface DiscoveryTransport extends Transport {
+  /** Closes the connection; calls in flight fail. */
+  close(): void;
+}
+
+// gRPC's mapping of HTTP status to a status code, when a proxy answers.
+function codeOfHttpStatus(status: number): Code {
+  switch (status) {
+    case 400:
+      return Code.Internal;
+    case 401:
+      return Code.Unauthenticated;
+    case 403:
+      return Code.PermissionDenied;
+    case 404:
+      return Code.Unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Code.Unavailable;
+    default:
+      return Code.Unknown;
+  }
+}
+
+function toHeaders(fields: readonly HeaderField[]): Headers {
+  const h = new Headers();
+  for (const [name, value] of fields) {
+    if (!name.startsWith(":")) h.append(name, value);
+  }
+  return h;
+}
+
+/** The status carried by trailers (or a trailers-only answer). */
+function statusError(trailer: Headers): ConnectError | undefined {
+  const raw = trailer.get("grpc-status");
+  if (raw === null) {
+    return new ConnectError(
+      "the response carries no grpc-status",
+      Code.Internal,
+    );
+  }
+  const code = Number(raw);
+  if (code === 0) return undefined;
+  let message = trailer.get("grpc-message") ?? "";
+  try {
+    message = decodeURIComponent(message);
+  } catch {
+    // shown as sent
+  }
+  return new ConnectError(
+    message,
+    Number.isInteger(code) && code > 0 && code <= 16 ? code : Code.Unknown,
+    trailer,
   );
-  return {
-    transport: createGrpcTransport({ baseUrl, sessionManager: sessions }),
-    close: () => sessions.abort(),
-  };
 }
 
-/** Builds the transport. */
-export function createIsolatedTransport(
-  baseUrl: string,
-  options: IsolatedTransportOptions = {},
-): Transport {
-  return {
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
-      const c = connection(baseUrl, options);
-      try {
-        return await c.transport.unary(
-          method,
-          signal,
-          timeoutMs,
-          header,
-          input,
-          contextValues,
-        );
-      } finally {
-        c.close();
+function asConnectError(err: unknown, what: string): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof GrpcFramingError) {
+    return new ConnectError(`${what}: ${err.message}`, Code.Internal);
+  }
+  if (err instanceof H2ClientError) {
+    return new ConnectError(`${what}: ${err.message}`, Code.Unavailable);
+  }
+  return new ConnectError(
+    `${what}: ${err instanceof Error ? err.message : String(err)}`,
+    Code.Unknown,
+  );
+}
+
+/** One call in flight: the stream, and how it may end early. */
+interface Call {
+  stream: ClientStream;
+  header: Headers;
+  trailer: Headers;
+  /** Yields messages, then checks the status. */
+  messages(): AsyncGenerator<Uint8Array>;
+  /** Stops the deadline timer and the abort listener. */
+  dispose(): void;
+}
+
+/** Builds a transport to `target`; close it when done. */
+export function createDiscoveryTransport(
+  target: DiscoveryTarget,
+  options: DiscoveryTransportOptions = {},
+): DiscoveryTransport {
+  const authority = `${
+    target.host.includes(":") ? `[${target.host}]` : target.host
+  }:${target.port}`;
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
+  const idleCloseMs = options.idleCloseMs ?? 60_000;
+  let connection: Promise<H2ClientConnection> | undefined;
+  let closed = false;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  async function connected(fresh: boolean): Promise<H2ClientConnection> {
+    if (closed) throw new ConnectError("transport closed", Code.Canceled);
+    clearTimeout(idleTimer);
+    if (connection && !fresh) {
+      const c = await connection.catch(() => undefined);
+      if (c?.usable) return c;
+    }
+    // The one before takes no new calls and closes after its last one.
+    void connection?.then((c) => c.drain(), () => {});
+    connection = H2ClientConnection.connect({
+      hostname: target.host,
+      port: target.port,
+      tls: target.tls,
+      ...(options.ca ? { caCerts: [options.ca] } : {}),
+      ...(options.pingIntervalMs
+        ? { pingIntervalMs: options.pingIntervalMs }
+        : {}),
+    });
+    return await connection;
+  }
+
+  /** After a call: close the connection once it stays idle. */
+  function callEnded(c: H2ClientConnection): void {
+    if (c.activeStreams > 0 || closed) return;
+    clearTimeout(idleTimer);
+    const closeIfIdle = () => {
+      if (c.activeStreams === 0) c.drain();
+    };
+    if (idleCloseMs === 0) closeIfIdle();
+    else idleTimer = setTimeout(closeIfIdle, idleCloseMs);
+  }
+
+  async function open(
+    path: string,
+    body: Uint8Array,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    extra: HeadersInit | undefined,
+  ): Promise<Call> {
+    const fields: HeaderField[] = [
+      [":method", "POST"],
+      [":scheme", target.tls ? "https" : "http"],
+      [":path", path],
+      [":authority", authority],
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["user-agent", options.userAgent ?? "edgespan"],
+    ];
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      fields.push(["grpc-timeout", `${Math.ceil(timeoutMs)}m`]);
+    }
+    new Headers(extra).forEach((value, name) => fields.push([name, value]));
+
+    if (signal?.aborted) {
+      throw new ConnectError("the call was cancelled", Code.Canceled);
+    }
+    let stream: ClientStream | undefined;
+    let ended: ConnectError | undefined;
+    const stop = (why: ConnectError) => {
+      ended ??= why;
+      stream?.cancel();
+    };
+    const onAbort = () =>
+      stop(new ConnectError("the call was cancelled", Code.Canceled));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = timeoutMs !== undefined && timeoutMs > 0
+      ? setTimeout(
+        () =>
+          stop(
+            new ConnectError(
+              `no answer within ${timeoutMs} ms`,
+              Code.DeadlineExceeded,
+            ),
+          ),
+        timeoutMs,
+      )
+      : undefined;
+    let disposed = false;
+    const dispose = () => {
+      if (disposed) return;
+      disposed = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (stream) {
+        if (!stream.done) stream.cancel();
+        callEnded(stream.connection);
       }
-    },
-    async stream(method, signal, timeoutMs, header, input, contextValues) {
-      const c = connection(baseUrl, options);
-      let response;
+    };
+    const next = async (s: ClientStream) => {
       try {
-        response = await c.transport.stream(
-          method,
-          signal,
-          timeoutMs,
-          header,
-          input,
-          contextValues,
-        );
-      } catch (e) {
-        c.close();
-        throw e;
+        return await s.read();
+      } catch (err) {
+        throw ended ?? asConnectError(err, path);
       }
-      const messages = response.message;
+    };
+
+    try {
+      let first: StreamEvent | undefined;
+      // A connection that went away between calls (closed while idle, or a
+      // GOAWAY that excludes this stream) never saw the request: one fresh
+      // try on a new connection.
+      for (let attempt = 0;; attempt++) {
+        try {
+          stream = (await connected(attempt > 0)).request(fields, body);
+          first = await stream.read();
+          break;
+        } catch (err) {
+          const unseen = stream !== undefined &&
+            err instanceof H2ClientError && err.retryable && !stream.answered;
+          if (ended || attempt > 0 || !unseen) {
+            throw ended ?? asConnectError(err, path);
+          }
+          if (stream) callEnded(stream.connection);
+        }
+      }
+      const call = stream!;
+      if (!first || first.kind !== "headers") {
+        throw new ConnectError(`${path}: no response headers`, Code.Internal);
+      }
+      const status = Number(
+        first.fields.find(([n]) => n === ":status")?.[1] ?? 0,
+      );
+      const header = toHeaders(first.fields);
+      if (status !== 200) {
+        throw new ConnectError(
+          `${path}: HTTP status ${status} instead of a gRPC answer`,
+          codeOfHttpStatus(status),
+        );
+      }
+      const trailer = new Headers();
+      const trailersOnly = first.end;
+      if (trailersOnly) header.forEach((v, n) => trailer.set(n, v));
+      const reader = new GrpcMessageReader(maxMessageBytes);
       return {
-        ...response,
-        message: (async function* () {
+        stream: call,
+        header,
+        trailer,
+        dispose,
+        async *messages() {
           try {
-            yield* messages;
+            let done = trailersOnly;
+            while (!done) {
+              const e = await next(call);
+              if (!e) {
+                throw new ConnectError(
+                  `${path}: the stream ended without a status`,
+                  Code.Internal,
+                );
+              }
+              if (e.kind === "data") {
+                for (const m of reader.push(e.bytes)) yield m;
+                if (e.end) {
+                  throw new ConnectError(
+                    `${path}: the stream ended without a status`,
+                    Code.Internal,
+                  );
+                }
+                continue;
+              }
+              toHeaders(e.fields).forEach((v, n) => trailer.set(n, v));
+              done = true;
+            }
+            if (reader.partial) {
+              throw new ConnectError(
+                `${path}: the last message is incomplete`,
+                Code.Internal,
+              );
+            }
+            const err = statusError(trailer);
+            if (err) throw err;
+          } catch (err) {
+            throw ended ?? asConnectError(err, path);
           } finally {
-            c.close();
+            dispose();
+          }
+        },
+      };
+    } catch (err) {
+      dispose();
+      throw ended ?? asConnectError(err, path);
+    }
+  }
+
+  const pathOf = (method: { parent: { typeName: string }; name: string }) =>
+    `/${method.parent.typeName}/${method.name}`;
+
+  return {
+    async unary<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodUnary<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: MessageInitShape<I>,
+    ): Promise<UnaryResponse<I, O>> {
+      const body = grpcFrame(
+        toBinary(method.input, create(method.input, input)),
+      );
+      const call = await open(
+        pathOf(method),
+        body,
+        signal,
+        timeoutMs,
+        header,
+      );
+      let message: MessageShape<O> | undefined;
+      for await (const bytes of call.messages()) {
+        if (message !== undefined) {
+          throw new ConnectError(
+            `${pathOf(method)}: more than one response message`,
+            Code.Unimplemented,
+          );
+        }
+        message = fromBinary(method.output, bytes);
+      }
+      if (message === undefined) {
+        throw new ConnectError(
+          `${pathOf(method)}: no response message`,
+          Code.Unimplemented,
+        );
+      }
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        header: call.header,
+        trailer: call.trailer,
+        message,
+      };
+    },
+
+    async stream<I extends DescMessage, O extends DescMessage>(
+      method: DescMethodStreaming<I, O>,
+      signal: AbortSignal | undefined,
+      timeoutMs: number | undefined,
+      header: HeadersInit | undefined,
+      input: AsyncIterable<MessageInitShape<I>>,
+    ): Promise<StreamResponse<I, O>> {
+      const parts: Uint8Array[] = [];
+      for await (const m of input) {
+        parts.push(grpcFrame(toBinary(method.input, create(method.input, m))));
+      }
+      const call = await open(
+        pathOf(method),
+        concatBytes(parts),
+        signal,
+        timeoutMs,
+        header,
+      );
+      return {
+        stream: true,
+        service: method.parent,
+        method,
+        header: call.header,
+        trailer: call.trailer,
+        message: (async function* () {
+          for await (const bytes of call.messages()) {
+            yield fromBinary(method.output, bytes);
           }
         })(),
       };
+    },
+
+    close() {
+      closed = true;
+      clearTimeout(idleTimer);
+      void connection?.then((c) => c.close(), () => {});
+      connection = undefined;
     },
   };
 }

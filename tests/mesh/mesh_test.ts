@@ -11,7 +11,10 @@ import {
   waitForMesh,
 } from "../../build/demo/mesh_demo.ts";
 import { ip, netnsUnavailable } from "../../build/demo/topology.ts";
-import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import type {
+  AffiliateSpec,
+  PeerStatusSpec,
+} from "../../core/resources/specs.ts";
 import { assert, assertEquals } from "../_tools/assert.ts";
 
 async function missingTool(): Promise<string | undefined> {
@@ -77,6 +80,20 @@ async function restartAndWait(demo: MeshDemo, index: number): Promise<void> {
     }
   });
   await waitForMesh(demo, 60_000);
+}
+
+/** The endpoints agent `viewer` has for the node named `hostname`. */
+async function affiliateEndpoints(
+  demo: MeshDemo,
+  viewer: number,
+  hostname: string,
+): Promise<string[]> {
+  const all = await apiList<AffiliateSpec>(
+    demo.agents[viewer]!.socket,
+    "affiliates",
+  );
+  return all.find((a) => a.spec.hostname === hostname)?.spec.kubespan
+    ?.endpoints ?? [];
 }
 
 async function meshAddress(demo: MeshDemo, index: number): Promise<string> {
@@ -336,7 +353,63 @@ Deno.test({
         "10.100.1.1:51820",
         "the advertised endpoint stays the last used one",
       );
+      assertEquals(
+        await affiliateEndpoints(demo, 1, "edge-1"),
+        ["10.100.1.1:51820"],
+        "without harvesting, discovery holds only what edge-1 advertised",
+      );
     });
+  },
+});
+
+Deno.test({
+  name:
+    "harvested endpoints: the endpoint a peer was really reached at goes to discovery for that peer",
+  ignore: !!skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // edge-1 advertises only its unreachable LAN address; edge-2 learns its
+    // real underlay endpoint when edge-1's handshake arrives, and reports it.
+    const endpointFilters = (n: { index: number }) =>
+      n.index === 1 ? ["10.100.1.0/24"] : ["10.99.0.0/24"];
+    await withMesh(
+      2,
+      { endpointFilters, harvestExtraEndpoints: true },
+      async (demo) => {
+        await waitForMesh(demo, 60_000);
+        const roamed = (await statuses(demo, 1))[0]!.endpoint;
+        assertEquals(roamed, "10.99.0.1:51820");
+        const started = performance.now();
+        await waitFor(
+          "edge-1's harvested endpoint in discovery",
+          20_000,
+          async () =>
+            (await affiliateEndpoints(demo, 1, "edge-1")).includes(roamed),
+        );
+        console.log(
+          `harvested endpoint seen through discovery after ${
+            ((performance.now() - started) / 1000).toFixed(1)
+          }s`,
+        );
+        assertEquals(
+          await affiliateEndpoints(demo, 1, "edge-1"),
+          ["10.100.1.1:51820", "10.99.0.1:51820"],
+          "advertised first, harvested after it (server keeps arrival order)",
+        );
+        // The harvested endpoint reaches the peer spec of everyone watching.
+        const specs = await apiList<{ endpoints: string[] }>(
+          demo.agents[1]!.socket,
+          "peerspecs",
+        );
+        assert(specs[0]!.spec.endpoints.includes(roamed));
+        // What edge-1 harvests for edge-2 equals what edge-2 advertised:
+        // merged by byte equality, not listed twice.
+        assertEquals(await affiliateEndpoints(demo, 0, "edge-2"), [
+          "10.99.0.2:51820",
+        ]);
+      },
+    );
   },
 });
 

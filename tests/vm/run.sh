@@ -79,8 +79,9 @@ for mod in wireguard veth tun dummy nf_tables; do
       mkdir -p "$ROOT$(dirname "$dest")"; cp "$ko" "$ROOT$dest"; echo "$dest" >> "$ROOT/modules.load"
     done
 done
-# The repo: the binding and the tests that run in the guest (relative imports only).
-cp -r ffi "$ROOT/repo/"
+# The repo: the binding, the core it imports, and the tests that run in the
+# guest (relative imports only).
+cp -r ffi core "$ROOT/repo/"
 mkdir -p "$ROOT/repo/tests"
 cp -r --parents tests/_tools tests/vm/guest tests/ffi/wireguard/_*.ts "$ROOT/repo/"
 for extra in ${VM_EXTRA_TESTS:-}; do cp -r --parents "$extra" "$ROOT/repo/"; done

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { HeaderField } from "./h2/hpack.ts";
+import type { HeaderField } from "../h2/hpack.ts";
 import { BodyTooLargeError, type ServerStream } from "./h2/stream.ts";
 
 /** gRPC status codes used by the service. */
@@ -28,14 +28,6 @@ export class GrpcError extends Error {
   constructor(readonly status: GrpcStatusName, message: string) {
     super(message);
   }
-}
-
-/** Frames one message. */
-export function grpcFrame(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + message.length);
-  new DataView(out.buffer).setUint32(1, message.length);
-  out.set(message, 5);
-  return out;
 }
 
 /** `grpc-timeout` in milliseconds (undefined when absent or malformed). */
@@ -125,7 +117,7 @@ export class GrpcResponder {
   #headersSent = false;
   constructor(readonly stream: ServerStream) {}
 
-  /** Sends one framed message (see {@linkcode grpcFrame}). */
+  /** Sends one message framed by `grpcFrame`. */
   send(frame: Uint8Array): Promise<void> {
     this.#headers();
     return this.stream.write(frame);

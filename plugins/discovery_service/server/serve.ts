@@ -7,7 +7,7 @@
  */
 import { parseAddrPort } from "../../../core/netaddr/ip.ts";
 import { Gate } from "./gate.ts";
-import type { HeaderField } from "./h2/hpack.ts";
+import type { HeaderField } from "../h2/hpack.ts";
 import type { PlainResponse } from "./h2/http1.ts";
 import { acceptLoop } from "./h2/listener.ts";
 import type { ServerStream } from "./h2/stream.ts";

@@ -36,12 +36,12 @@ import {
 import {
   checkGrpcRequest,
   GrpcError,
-  grpcFrame,
   GrpcResponder,
   type GrpcStatusName,
   parseGrpcTimeout,
   readRequestMessage,
 } from "./grpc.ts";
+import { grpcFrame } from "../grpc_message.ts";
 import type { RequestCounters } from "./metrics.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { DiscoveryState } from "./state.ts";

@@ -12,7 +12,8 @@ import {
   WatchResponseSchema,
 } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import type { Gate } from "./gate.ts";
-import { grpcFrame, type GrpcResponder, type GrpcStatusName } from "./grpc.ts";
+import { grpcFrame } from "../grpc_message.ts";
+import type { GrpcResponder, GrpcStatusName } from "./grpc.ts";
 import type { AffiliateView, DiscoveryState, WatchEvent } from "./state.ts";
 
 /** What Watch needs. */

@@ -339,15 +339,19 @@ Deno.test({
     const srv = await startServer({ listen: "[::1]:0" });
     try {
       const { createClient } = await import("@connectrpc/connect");
-      const { createGrpcTransport } = await import("@connectrpc/connect-node");
+      const { createDiscoveryTransport } = await import(
+        "../../../plugins/discovery_service/transport.ts"
+      );
       const { Cluster } = await import(
         "../../../proto/gen/sidero/discovery/server/cluster_pb.ts"
       );
-      const c = createClient(
-        Cluster,
-        createGrpcTransport({ baseUrl: `http://[::1]:${srv.port}` }),
+      const transport = createDiscoveryTransport(
+        { host: "::1", port: srv.port, tls: false },
+        { idleCloseMs: 0 },
       );
-      const res = await c.hello({ clusterId: "c" });
+      const res = await createClient(Cluster, transport).hello({
+        clusterId: "c",
+      });
       assertEquals(Array.from(res.clientIp), [...new Array(15).fill(0), 1]);
     } finally {
       await srv.close();

@@ -1,6 +1,6 @@
-import { assertEquals } from "../../_tools/assert.ts";
+import { assertEquals, assertMatch } from "../../_tools/assert.ts";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createDiscoveryTransport } from "../../../plugins/discovery_service/transport.ts";
 import { Cluster } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import { DiscoveryClient } from "../../../plugins/discovery_service/client.ts";
 import {
@@ -85,13 +85,15 @@ Deno.test({
         "TLS convergence",
       );
       // Without the CA the handshake must fail.
-      const untrusted = createClient(
-        Cluster,
-        createGrpcTransport({ baseUrl: `https://127.0.0.1:${srv.port}` }),
+      const untrusted = createDiscoveryTransport(
+        { host: "127.0.0.1", port: srv.port, tls: true },
+        { idleCloseMs: 0 },
       );
-      let failed = false;
-      await untrusted.hello({ clusterId: "tls" }).catch(() => (failed = true));
-      assertEquals(failed, true);
+      const failure = await createClient(Cluster, untrusted)
+        .hello({ clusterId: "tls" }).then(() => "", (e: Error) => e.message);
+      untrusted.close();
+      assertMatch(failure, /certificate|UnknownIssuer/i);
+      assertEquals(a.health().state, "connected");
     } finally {
       ac.abort();
       await Promise.all(runs);

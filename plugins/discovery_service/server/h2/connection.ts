@@ -8,6 +8,7 @@
  * @module
  */
 import { concatBytes } from "../../../../core/encoding/bytes.ts";
+import type { ByteStream } from "../../h2/byte_stream.ts";
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -22,13 +23,16 @@ import {
   goawayFrame,
   headersFrames,
   MAX_WINDOW,
+  readSettings,
   rstStreamFrame,
   Setting,
   settingsFrame,
+  unpaddedPayload,
+  windowIncrement,
   windowUpdateFrame,
   writeFrameHeader,
-} from "./frame.ts";
-import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.ts";
+} from "../../h2/frame.ts";
+import { encodeHeaders, HpackDecoder, HpackError } from "../../h2/hpack.ts";
 import { type H2Request, ServerStream, type StreamOwner } from "./stream.ts";
 
 /** Limits of one connection. */
@@ -41,13 +45,6 @@ export interface H2ConnectionOptions {
   idleTimeoutMs?: number;
   /** Time allowed for the client preface and first SETTINGS. @default 10_000 */
   handshakeTimeoutMs?: number;
-}
-
-/** The transport under a connection (a `Deno.Conn` fits). */
-export interface ByteStream {
-  read(p: Uint8Array): Promise<number | null>;
-  write(p: Uint8Array): Promise<number>;
-  close(): void;
 }
 
 const RECEIVE_WINDOW = 1 << 20;
@@ -332,30 +329,10 @@ export class H2ServerConnection implements StreamOwner {
   }
 
   #settings(f: Frame): void {
-    if (f.streamId !== 0) {
-      throw new ConnectionError(
-        ErrorCode.PROTOCOL_ERROR,
-        "SETTINGS on a stream",
-      );
-    }
-    if (f.flags & Flag.ACK) {
-      if (f.payload.length !== 0) {
-        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ack");
-      }
-      return;
-    }
-    if (f.payload.length % 6 !== 0) {
-      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS length");
-    }
+    const settings = readSettings(f);
+    if (!settings) return;
     this.#controlFrame();
-    const view = new DataView(
-      f.payload.buffer,
-      f.payload.byteOffset,
-      f.payload.length,
-    );
-    for (let i = 0; i < f.payload.length; i += 6) {
-      const id = view.getUint16(i);
-      const value = view.getUint32(i + 2);
+    for (const [id, value] of settings) {
       if (id === Setting.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) {
           throw new ConnectionError(
@@ -404,11 +381,7 @@ export class H2ServerConnection implements StreamOwner {
   }
 
   #windowUpdate(f: Frame): void {
-    if (f.payload.length !== 4) {
-      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE");
-    }
-    const inc = new DataView(f.payload.buffer, f.payload.byteOffset, 4)
-      .getUint32(0) & 0x7fff_ffff;
+    const inc = windowIncrement(f);
     if (f.streamId === 0) {
       if (inc === 0) {
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "zero increment");
@@ -457,29 +430,6 @@ export class H2ServerConnection implements StreamOwner {
     if (s) this.#drop(s, "reset by the client");
   }
 
-  /** Strips padding (and priority fields) from DATA / HEADERS payloads. */
-  #unpad(f: Frame, priority: boolean): Uint8Array {
-    let p = f.payload;
-    let pad = 0;
-    if (f.flags & Flag.PADDED) {
-      if (p.length < 1) {
-        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "padding");
-      }
-      pad = p[0]!;
-      p = p.subarray(1);
-    }
-    if (priority && f.flags & Flag.PRIORITY) {
-      if (p.length < 5) {
-        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "priority");
-      }
-      p = p.subarray(5);
-    }
-    if (pad > p.length) {
-      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding too long");
-    }
-    return p.subarray(0, p.length - pad);
-  }
-
   #data(f: Frame): void {
     if (f.streamId === 0) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
@@ -490,7 +440,7 @@ export class H2ServerConnection implements StreamOwner {
         "DATA on an idle stream",
       );
     }
-    const body = this.#unpad(f, false);
+    const body = unpaddedPayload(f, false);
     // Flow control counts the whole payload, padding included.
     if (f.payload.length > 0) {
       this.#send(windowUpdateFrame(0, f.payload.length));
@@ -516,7 +466,7 @@ export class H2ServerConnection implements StreamOwner {
     if (f.streamId === 0) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "HEADERS on 0");
     }
-    const block = this.#unpad(f, true);
+    const block = unpaddedPayload(f, true);
     this.#pendingHeaders = {
       streamId: f.streamId,
       endStream: (f.flags & Flag.END_STREAM) !== 0,

@@ -5,7 +5,7 @@
  * @module
  */
 import { concatBytes } from "../../../../core/encoding/bytes.ts";
-import type { ByteStream } from "./connection.ts";
+import type { ByteStream } from "../../h2/byte_stream.ts";
 
 /** A plain response. */
 export interface PlainResponse {

@@ -6,7 +6,7 @@
  * @module
  */
 import { concatBytes } from "../../../../core/encoding/bytes.ts";
-import type { HeaderField } from "./hpack.ts";
+import type { HeaderField } from "../../h2/hpack.ts";
 
 /** The request half of a stream. */
 export interface H2Request {

@@ -12,12 +12,12 @@ import {
   Setting,
   settingsFrame,
   windowUpdateFrame,
-} from "../../../../plugins/discovery_service/server/h2/frame.ts";
+} from "../../../../plugins/discovery_service/h2/frame.ts";
 import {
   encodeHeaders,
   type HeaderField,
   HpackDecoder,
-} from "../../../../plugins/discovery_service/server/h2/hpack.ts";
+} from "../../../../plugins/discovery_service/h2/hpack.ts";
 import { acceptLoop } from "../../../../plugins/discovery_service/server/h2/listener.ts";
 import type { ServerStream } from "../../../../plugins/discovery_service/server/h2/stream.ts";
 import type { AcceptOptions } from "../../../../plugins/discovery_service/server/h2/listener.ts";

@@ -3,12 +3,12 @@ import {
   encodeHeaders,
   HpackDecoder,
   HpackError,
-} from "../../../../plugins/discovery_service/server/h2/hpack.ts";
+} from "../../../../plugins/discovery_service/h2/hpack.ts";
 import {
   huffmanDecode,
   huffmanEncode,
   HuffmanError,
-} from "../../../../plugins/discovery_service/server/h2/huffman.ts";
+} from "../../../../plugins/discovery_service/h2/huffman.ts";
 
 const hex = (s: string) =>
   new Uint8Array(

@@ -142,6 +142,72 @@ export function goawayFrame(lastStreamId: number, code: number, debug = "") {
   return encodeFrame(FrameType.GOAWAY, 0, 0, payload);
 }
 
+/**
+ * The content of a DATA or HEADERS frame without its padding (and, for
+ * HEADERS, without the priority fields).
+ */
+export function unpaddedPayload(f: Frame, priority: boolean): Uint8Array {
+  let p = f.payload;
+  let pad = 0;
+  if (f.flags & Flag.PADDED) {
+    if (p.length < 1) {
+      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "padding");
+    }
+    pad = p[0]!;
+    p = p.subarray(1);
+  }
+  if (priority && f.flags & Flag.PRIORITY) {
+    if (p.length < 5) {
+      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "priority");
+    }
+    p = p.subarray(5);
+  }
+  if (pad > p.length) {
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "padding too long");
+  }
+  return p.subarray(0, p.length - pad);
+}
+
+/**
+ * The settings of a SETTINGS frame, or undefined for an acknowledgement;
+ * a frame of the wrong shape is a connection error.
+ */
+export function readSettings(
+  f: Frame,
+): Array<[id: number, value: number]> | undefined {
+  if (f.streamId !== 0) {
+    throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
+  }
+  if (f.flags & Flag.ACK) {
+    if (f.payload.length !== 0) {
+      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ack");
+    }
+    return undefined;
+  }
+  if (f.payload.length % 6 !== 0) {
+    throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS length");
+  }
+  const view = new DataView(
+    f.payload.buffer,
+    f.payload.byteOffset,
+    f.payload.length,
+  );
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < f.payload.length; i += 6) {
+    out.push([view.getUint16(i), view.getUint32(i + 2)]);
+  }
+  return out;
+}
+
+/** The increment of a WINDOW_UPDATE frame (its length checked). */
+export function windowIncrement(f: Frame): number {
+  if (f.payload.length !== 4) {
+    throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE");
+  }
+  return new DataView(f.payload.buffer, f.payload.byteOffset, 4)
+    .getUint32(0) & 0x7fff_ffff;
+}
+
 /** HEADERS (and CONTINUATION frames when the block exceeds `maxFrame`). */
 export function headersFrames(
   streamId: number,
