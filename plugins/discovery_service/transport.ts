@@ -174,12 +174,22 @@ export function createDiscoveryTransport(
     return await connection;
   }
 
-  /** After a call: close the connection once it stays idle. */
-  function callEnded(c: H2ClientConnection): void {
-    if (c.activeStreams > 0 || closed) return;
+  /**
+   * Calls between their start and their end, connecting included: the
+   * connection is idle only when none is, so a call that has just been
+   * handed the connection never sees it closed under it.
+   */
+  let calls = 0;
+
+  /** After a call: close the connection once no call is left for a while. */
+  function callEnded(): void {
+    calls--;
+    if (calls > 0 || closed) return;
     clearTimeout(idleTimer);
     const closeIfIdle = () => {
-      if (c.activeStreams === 0) c.drain();
+      if (calls > 0) return;
+      void connection?.then((c) => c.drain(), () => {});
+      connection = undefined;
     };
     if (idleCloseMs === 0) closeIfIdle();
     else idleTimer = setTimeout(closeIfIdle, idleCloseMs);
@@ -209,6 +219,8 @@ export function createDiscoveryTransport(
     if (signal?.aborted) {
       throw new ConnectError("the call was cancelled", Code.Canceled);
     }
+    calls++;
+    clearTimeout(idleTimer);
     let stream: ClientStream | undefined;
     let ended: ConnectError | undefined;
     const stop = (why: ConnectError) => {
@@ -236,10 +248,8 @@ export function createDiscoveryTransport(
       disposed = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      if (stream) {
-        if (!stream.done) stream.cancel();
-        callEnded(stream.connection);
-      }
+      if (stream && !stream.done) stream.cancel();
+      callEnded();
     };
     const next = async (s: ClientStream) => {
       try {
@@ -255,17 +265,21 @@ export function createDiscoveryTransport(
       // GOAWAY that excludes this stream) never saw the request: one fresh
       // try on a new connection.
       for (let attempt = 0;; attempt++) {
+        let reached = false;
+        stream = undefined;
         try {
-          stream = (await connected(attempt > 0)).request(fields, body);
+          const c = await connected(attempt > 0);
+          reached = true;
+          stream = c.request(fields, body);
           first = await stream.read();
           break;
         } catch (err) {
-          const unseen = stream !== undefined &&
-            err instanceof H2ClientError && err.retryable && !stream.answered;
+          // A connect failure is not sent again: the caller's backoff decides.
+          const unseen = reached && err instanceof H2ClientError &&
+            err.retryable && !stream?.answered;
           if (ended || attempt > 0 || !unseen) {
             throw ended ?? asConnectError(err, path);
           }
-          if (stream) callEnded(stream.connection);
         }
       }
       const call = stream!;

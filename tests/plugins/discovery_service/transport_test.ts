@@ -108,6 +108,37 @@ async function helloAgainst(
   }
 }
 
+Deno.test("transport: calls that race the idle close of their connection are sent again", async () => {
+  // With idleCloseMs 0 every moment without a call closes the connection,
+  // so calls in waves keep landing on one that is just going away.
+  const srv = await startServer();
+  const transport = createDiscoveryTransport(local(srv.port), {
+    idleCloseMs: 0,
+  });
+  const client = createClient(Cluster, transport);
+  try {
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < 1000) {
+        await client.affiliateUpdate({
+          clusterId: "race",
+          affiliateId: `node-${next++}`,
+          affiliateData: new Uint8Array(400),
+          affiliateEndpoints: Array.from(
+            { length: 64 },
+            (_, j) => new Uint8Array(16).fill(j),
+          ),
+          ttl: { seconds: 60n },
+        });
+      }
+    }));
+    assertEquals(srv.state.stats().affiliates, 1000);
+  } finally {
+    transport.close();
+    await srv.close();
+  }
+});
+
 Deno.test("transport: a GOAWAY that excludes the call sends it again on a fresh connection", async () => {
   const { answer, fake } = await helloAgainst(async (c, f) => {
     if (f.type !== FrameType.HEADERS) return;
