@@ -87,8 +87,6 @@ export class ClientStream {
   sendWindow: number;
   /** Received bytes handed to the reader and not yet given back as window. */
   credit = 0;
-  /** Bytes of DATA queued for the reader (bounded by the receive window). */
-  queued = 0;
 
   constructor(
     readonly id: number,
@@ -127,7 +125,6 @@ export class ClientStream {
   /** @internal */
   push(e: StreamEvent): void {
     if (this.done) return;
-    if (e.kind === "data") this.queued += e.bytes.length;
     this.#events.push(e);
     if (e.end) this.#ended = true;
     this.#delivered = true;
@@ -265,11 +262,6 @@ export class H2ClientConnection {
       this.#nextId < 0x7fff_ffff && this.#streams.size < this.#peerMaxStreams;
   }
 
-  /** Open streams. */
-  get activeStreams(): number {
-    return this.#streams.size;
-  }
-
   /**
    * Opens a stream: sends `headers` and then `body` (ending the stream
    * when `endStream`), waiting for send window as needed.
@@ -309,7 +301,6 @@ export class H2ClientConnection {
 
   /** Gives `n` consumed bytes of `stream` back to the server as window. */
   consumed(stream: ClientStream, n: number): void {
-    stream.queued -= n;
     stream.credit += n;
     if (
       !stream.done && this.#streams.has(stream.id) &&
@@ -582,10 +573,7 @@ export class H2ClientConnection {
     const bytes = unpaddedPayload(f, false).slice();
     // Padding is given back at once; the content when it is read.
     const padding = f.payload.length - bytes.length;
-    if (padding > 0) {
-      s.queued += padding;
-      this.consumed(s, padding);
-    }
+    if (padding > 0) this.consumed(s, padding);
     const end = (f.flags & Flag.END_STREAM) !== 0;
     s.push({ kind: "data", bytes, end });
     if (end) this.#finish(s);
