@@ -55,9 +55,13 @@ export function redirectTarget(
 }
 
 /** The base URL a gRPC transport takes. */
+/** `host:port`, an IPv6 host in brackets (an HTTP authority). */
+export function hostPort(t: DiscoveryTarget): string {
+  return `${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}`;
+}
+
 export function targetBaseUrl(t: DiscoveryTarget): string {
-  const host = t.host.includes(":") ? `[${t.host}]` : t.host;
-  return `${t.tls ? "https" : "http"}://${host}:${t.port}`;
+  return `${t.tls ? "https" : "http"}://${hostPort(t)}`;
 }
 
 /** Reconnect backoff settings. */

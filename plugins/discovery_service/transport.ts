@@ -36,7 +36,7 @@ import {
   GrpcFramingError,
   GrpcMessageReader,
 } from "./grpc_message.ts";
-import type { DiscoveryTarget } from "./target.ts";
+import { type DiscoveryTarget, hostPort } from "./target.ts";
 
 /** Options of {@linkcode createDiscoveryTransport}. */
 export interface DiscoveryTransportOptions {
@@ -130,13 +130,10 @@ function asConnectError(err: unknown, what: string): ConnectError {
 
 /** One call in flight: the stream, and how it may end early. */
 interface Call {
-  stream: ClientStream;
   header: Headers;
   trailer: Headers;
-  /** Yields messages, then checks the status. */
+  /** Yields messages, then checks the status; ends the call either way. */
   messages(): AsyncGenerator<Uint8Array>;
-  /** Stops the deadline timer and the abort listener. */
-  dispose(): void;
 }
 
 /** Builds a transport to `target`; close it when done. */
@@ -144,9 +141,7 @@ export function createDiscoveryTransport(
   target: DiscoveryTarget,
   options: DiscoveryTransportOptions = {},
 ): DiscoveryTransport {
-  const authority = `${
-    target.host.includes(":") ? `[${target.host}]` : target.host
-  }:${target.port}`;
+  const authority = hostPort(target);
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const idleCloseMs = options.idleCloseMs ?? 60_000;
   let connection: Promise<H2ClientConnection> | undefined;
@@ -155,7 +150,6 @@ export function createDiscoveryTransport(
 
   async function connected(fresh: boolean): Promise<H2ClientConnection> {
     if (closed) throw new ConnectError("transport closed", Code.Canceled);
-    clearTimeout(idleTimer);
     if (connection && !fresh) {
       const c = await connection.catch(() => undefined);
       if (c?.usable) return c;
@@ -301,10 +295,8 @@ export function createDiscoveryTransport(
       if (trailersOnly) header.forEach((v, n) => trailer.set(n, v));
       const reader = new GrpcMessageReader(maxMessageBytes);
       return {
-        stream: call,
         header,
         trailer,
-        dispose,
         async *messages() {
           try {
             let done = trailersOnly;

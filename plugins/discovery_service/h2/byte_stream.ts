@@ -18,6 +18,16 @@ export interface ByteStream {
   close(): void;
 }
 
+/** Writes all of `bytes` (a write may take only part of them). */
+export async function writeAll(
+  stream: ByteStream,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let off = 0; off < bytes.length;) {
+    off += await stream.write(bytes.subarray(off));
+  }
+}
+
 /** Where to open TLS, and whom to trust. */
 export interface TlsTarget {
   hostname: string;

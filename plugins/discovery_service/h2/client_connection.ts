@@ -28,7 +28,8 @@ import {
   windowIncrement,
   windowUpdateFrame,
 } from "./frame.ts";
-import { type ByteStream, connectTls } from "./byte_stream.ts";
+import { concatBytes } from "../../../core/encoding/bytes.ts";
+import { type ByteStream, connectTls, writeAll } from "./byte_stream.ts";
 import {
   encodeHeaders,
   type HeaderField,
@@ -141,12 +142,6 @@ export class ClientStream {
   /** Whether the server sent anything on this stream. */
   get answered(): boolean {
     return this.#delivered;
-  }
-}
-
-async function writeAll(conn: ByteStream, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) {
-    off += await conn.write(bytes.subarray(off));
   }
 }
 
@@ -539,12 +534,7 @@ export class H2ClientConnection {
     }
     if (!(f.flags & Flag.END_HEADERS)) return;
     this.#headerBlock = undefined;
-    const bytes = new Uint8Array(size);
-    let off = 0;
-    for (const p of block.parts) {
-      bytes.set(p, off);
-      off += p.length;
-    }
+    const bytes = concatBytes(block.parts);
     // Decoded even for unknown streams: the table must stay in step.
     const { fields } = this.#decoder.decode(bytes);
     const s = this.#streams.get(block.streamId);

@@ -5,7 +5,7 @@
  * @module
  */
 import { concatBytes } from "../../../../core/encoding/bytes.ts";
-import type { ByteStream } from "../../h2/byte_stream.ts";
+import { type ByteStream, writeAll } from "../../h2/byte_stream.ts";
 
 /** A plain response. */
 export interface PlainResponse {
@@ -64,8 +64,7 @@ export async function serveHttp1(
       ...new TextEncoder().encode(text),
       ...(parsed?.method === "HEAD" ? [] : body),
     ]);
-    let off = 0;
-    while (off < out.length) off += await io.write(out.subarray(off));
+    await writeAll(io, out);
   } catch {
     // The client went away.
   } finally {

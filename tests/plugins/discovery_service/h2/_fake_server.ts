@@ -14,6 +14,7 @@ import {
   type HeaderField,
   HpackDecoder,
 } from "../../../../plugins/discovery_service/h2/hpack.ts";
+import { writeAll } from "../../../../plugins/discovery_service/h2/byte_stream.ts";
 
 /** One accepted connection, as the script sees it. */
 export interface FakeConnection {
@@ -55,9 +56,7 @@ export function startFakeServer(script: Script): FakeServer {
     const c: FakeConnection = {
       index,
       async send(...frames) {
-        for (const f of frames) {
-          for (let o = 0; o < f.length;) o += await conn.write(f.subarray(o));
-        }
+        for (const f of frames) await writeAll(conn, f);
       },
       close: () => {
         try {
