@@ -17,6 +17,9 @@ import { createMeshStep } from "./core/mesh/mesh_step.ts";
 import { parseTestTimers } from "./core/mesh/test_timers.ts";
 import { BUILTIN_PLUGINS } from "./plugins/mod.ts";
 import { FfiDataplane } from "./ffi/mesh/dataplane.ts";
+import { netlinkHostAddresses } from "./ffi/rtnetlink/host_addresses.ts";
+import { systemAddresses } from "./core/agent.ts";
+import { createLogger } from "./core/log/logger.ts";
 import { attachApi } from "./web/agent_deps.ts";
 import { apiResourceClient } from "./web/client.ts";
 import { attachEmbeddedDiscovery } from "./plugins/discovery_service/embedded.ts";
@@ -34,15 +37,37 @@ function usageDiscovery(sub: string | undefined): number {
 }
 export * from "./plugins/mod.ts";
 
+function warnOnce(msg: string): (error: unknown) => void {
+  let warned = false;
+  return (error) => {
+    if (warned) return;
+    warned = true;
+    createLogger().warn(msg, { error });
+  };
+}
+
 if (import.meta.main) {
   const timers = parseTestTimers(Deno.env.get("EDGESPAN_TEST_TIMERS"));
   const code = await runCli(Deno.args, {
     version: VERSION,
     plugins: BUILTIN_PLUGINS,
     resources: apiResourceClient,
-    mesh: async (config, log) =>
+    // Node addresses need link state (up, carrier), which only netlink has.
+    agentOptions: {
+      hostAddresses: netlinkHostAddresses({
+        fallback: systemAddresses,
+        onFallback: warnOnce(
+          "netlink is unavailable: node addresses are read without link state, so every link counts as up",
+        ),
+      }),
+    },
+    mesh: async (config, log, wake) =>
       createMeshStep(
-        await FfiDataplane.open({ backend: config.wireguard.backend, log }),
+        await FfiDataplane.open({
+          backend: config.wireguard.backend,
+          log,
+          onWake: wake,
+        }),
         timers ? { timers } : {},
       ),
     attach: async (agent) => {

@@ -17,18 +17,28 @@ import {
 import { createLogger, type Logger } from "./log/logger.ts";
 import { buildLocalAffiliate } from "./mesh/local_affiliate.ts";
 import { mergeAffiliates } from "./mesh/merge.ts";
+import {
+  type AddressScope,
+  type HostAddress,
+  selectNodeAddresses,
+} from "./mesh/node_addresses.ts";
 import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
 import type { AnyPluginDefinition, DiscoveryHealth } from "./plugins/types.ts";
 import { ReconcileLoop, type ReconcileStats } from "./reconcile/loop.ts";
 import { RESOURCE_DEFINITIONS, ResourceType } from "./resources/definitions.ts";
 import type { AffiliateSpec, EndpointSpec } from "./resources/specs.ts";
 import { ResourceStore } from "./resources/store.ts";
+import type { DataplaneHealth } from "./mesh/dataplane.ts";
 import { closestName } from "./config/did_you_mean.ts";
 
-/** Where the agent learns the box's own addresses. */
+/**
+ * Where the agent learns the box's own addresses. It reports every address
+ * with its link's state; the agent picks the node addresses from them
+ * ({@linkcode selectNodeAddresses}).
+ */
 export interface HostAddressSource {
-  /** Global unicast addresses on the box's links, without prefix length. */
-  addresses(exclude: { links: readonly string[] }): Promise<string[]>;
+  /** Every address on the box's links, with the link's state. */
+  addresses(): Promise<HostAddress[]>;
 }
 
 /** What the mesh step (peer specs, statuses, kernel state) receives each pass. */
@@ -52,6 +62,8 @@ export interface MeshStep {
   close?(): Promise<void>;
   /** Readiness checks of the step (e.g. link up). */
   checks?(): Record<string, { ok: boolean; detail: string }>;
+  /** Kernel repairs of the dataplane, for `/metrics`. */
+  health?(): DataplaneHealth | undefined;
 }
 
 /** Options for {@linkcode Agent.start}. */
@@ -93,26 +105,28 @@ export class UnknownPluginError extends Error {
   }
 }
 
-function isGlobalUnicast(address: string, family: string): boolean {
-  if (family === "IPv4") {
-    return !address.startsWith("127.") && !address.startsWith("169.254.");
-  }
+function scopeOf(address: string): AddressScope {
   const lower = address.toLowerCase();
-  return lower !== "::1" && !lower.startsWith("fe80:") &&
-    !lower.startsWith("ff");
+  if (lower.startsWith("127.") || lower === "::1") return "host";
+  return /^(169\.254\.|fe[89ab][0-9a-f]:)/.test(lower) ? "link" : "global";
 }
 
-/** Reads addresses with `Deno.networkInterfaces()` (no netlink needed). */
+/**
+ * Reads addresses with `Deno.networkInterfaces()`, for where netlink is not
+ * available. It cannot see link state, so every link counts as up.
+ */
 export const systemAddresses: HostAddressSource = {
-  addresses({ links }) {
-    const out: string[] = [];
-    for (const nic of Deno.networkInterfaces()) {
-      if (links.includes(nic.name) || nic.name === "lo") continue;
-      if (!isGlobalUnicast(nic.address, nic.family)) continue;
-      const bare = nic.address.split("%")[0]!;
-      if (!out.includes(bare)) out.push(bare);
-    }
-    return Promise.resolve(out);
+  addresses() {
+    return Promise.resolve(
+      Deno.networkInterfaces().map((nic) => ({
+        address: `${nic.address.split("%")[0]}${
+          nic.cidr.includes("/") ? nic.cidr.slice(nic.cidr.indexOf("/")) : ""
+        }`,
+        link: nic.name,
+        scope: scopeOf(nic.address),
+        linkState: { operational: true, physical: false, carrier: true },
+      })),
+    );
   },
 };
 
@@ -127,6 +141,7 @@ export class Agent {
   readonly #loop: ReconcileLoop;
   readonly #now: () => number;
   readonly #overrides = new Map<string, boolean>();
+  #left = false;
 
   private constructor(
     options: AgentOptions,
@@ -196,6 +211,11 @@ export class Agent {
   /** Reconcile counters. */
   get reconcileStats(): ReconcileStats {
     return { ...this.#loop.stats };
+  }
+
+  /** Kernel repairs of the mesh dataplane; undefined without one. */
+  meshHealth(): DataplaneHealth | undefined {
+    return this.#options.mesh?.health?.();
   }
 
   #effectiveConfig(): EdgespanConfig {
@@ -289,8 +309,10 @@ export class Agent {
     const now = this.#now();
     this.log.debug("reconcile", { reason });
     const hostAddresses = this.#options.hostAddresses ?? systemAddresses;
-    const nodeAddresses = await hostAddresses.addresses({
-      links: [config.wireguard.interface],
+    // Pod networks are never node addresses, whether advertised or not.
+    const nodeAddresses = selectNodeAddresses(await hostAddresses.addresses(), {
+      excludeLinks: [config.wireguard.interface],
+      excludedRanges: config.advertise.kubernetesNetworks,
     });
     const publicAddresses = this.registry
       .collect("discovery", "publicAddresses", (h) => h.publicAddresses())
@@ -308,13 +330,12 @@ export class Agent {
     const local = buildLocalAffiliate({
       nodeId: this.identity.nodeId,
       hostname: config.node.hostname ?? Deno.hostname(),
+      kubespanEnabled: config.kubespan.enabled,
       publicKey: this.identity.spec.publicKey,
       meshAddress,
       nodeAddresses,
       publicAddresses: [...new Set(publicAddresses)],
-      excludedRanges: config.kubespan.advertiseKubernetesNetworks
-        ? []
-        : config.advertise.kubernetesNetworks,
+      excludedRanges: config.advertise.kubernetesNetworks,
       filterEndpoints: (addrs) =>
         this.registry.pipeline(
           "endpointFilter",
@@ -328,15 +349,22 @@ export class Agent {
       excludeAdvertisedNetworks:
         config.kubespan.filters.excludeAdvertisedNetworks,
       operatingSystem: `edgespan (${this.#options.version ?? "dev"})`,
+      machineType: config.node.machineType,
+      ...(config.node.controlPlane
+        ? { controlPlane: { apiServerPort: config.node.apiServerPort } }
+        : {}),
     });
     const observed = config.kubespan.harvestExtraEndpoints
       ? this.store.list<EndpointSpec>(ResourceType.endpoints).map((r) => r.spec)
       : [];
-    await this.registry.collectAsync(
-      "discovery",
-      "publish",
-      (h) => h.publish(local, observed),
-    );
+    // After leave() this node is never published again.
+    if (!this.#left) {
+      await this.registry.collectAsync(
+        "discovery",
+        "publish",
+        (h) => h.publish(local, observed),
+      );
+    }
     const remote = mergeAffiliates(
       this.registry.collect(
         "discovery",
@@ -367,9 +395,11 @@ export class Agent {
 
   /**
    * Removes this node from every discovery service (AffiliateDelete), so
-   * peers drop it at once instead of waiting for the TTL.
+   * peers drop it at once instead of waiting for the TTL. Publishing stops
+   * first, so a running loop cannot publish the node again.
    */
   async leave(): Promise<string[]> {
+    this.#left = true;
     const done = await this.registry.collectAsync(
       "discovery",
       "leave",

@@ -14,6 +14,7 @@ export * from "./log/logger.ts";
 export * from "./reconcile/loop.ts";
 export * from "./mesh/local_affiliate.ts";
 export * from "./mesh/merge.ts";
+export * from "./mesh/node_addresses.ts";
 export * from "./agent.ts";
 export * from "./cli/main.ts";
 export * from "./cli/output.ts";

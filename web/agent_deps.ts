@@ -14,17 +14,21 @@ import { loadOrCreateToken } from "./token.ts";
 import type { ApiDeps } from "./types.ts";
 
 /** The parts of the agent the API uses. */
-export type ApiAgent = Pick<
-  Agent,
-  | "store"
-  | "config"
-  | "readiness"
-  | "reload"
-  | "setPluginEnabled"
-  | "reconcileStats"
-  | "discoveryHealth"
-  | "log"
->;
+export interface ApiAgent extends
+  Pick<
+    Agent,
+    | "store"
+    | "config"
+    | "readiness"
+    | "reload"
+    | "setPluginEnabled"
+    | "reconcileStats"
+    | "discoveryHealth"
+    | "log"
+  > {
+  /** Dataplane repairs for `/metrics`; absent without a mesh. */
+  meshHealth?: Agent["meshHealth"];
+}
 
 /** Builds the API's view of an agent. */
 export async function agentApiDeps(
@@ -38,7 +42,13 @@ export async function agentApiDeps(
     setPluginEnabled: (name, enabled) => agent.setPluginEnabled(name, enabled),
     metrics: () => {
       const stats = agent.reconcileStats;
+      const health = agent.meshHealth?.();
       return {
+        ...(health
+          ? {
+            dataplane: { repairs: health.repairs, drift: health.drift.length },
+          }
+          : {}),
         reconcile: {
           runs: stats.runs,
           errors: stats.errors,

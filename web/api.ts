@@ -9,6 +9,7 @@ import { type Context, Hono } from "hono";
 import type { PeerStatusSpec } from "../core/resources/specs.ts";
 import { publicResource } from "./_public_view.ts";
 import { errorResponse, jsonResponse } from "./_errors.ts";
+import { type HostPolicy, refusal } from "./_host_guard.ts";
 import { DASHBOARD_HTML } from "./dashboard/asset.ts";
 import {
   countEndpointChanges,
@@ -25,6 +26,13 @@ export interface CreateApiOptions {
   signal?: AbortSignal;
   /** Keep-alive interval of watch streams. @default 15000 */
   heartbeatMs?: number;
+  /** `Host` values answered besides loopback. @default loopback only */
+  hostPolicy?: HostPolicy;
+}
+
+function viaUnixSocket(env: unknown): boolean {
+  const addr = (env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+  return addr?.transport === "unix";
 }
 
 function bearer(header: string | undefined): string | undefined {
@@ -68,6 +76,24 @@ export function createApi(
       `No route for ${c.req.method} ${c.req.path}: see GET /v1 for the routes`,
     )
   );
+
+  // Before every route: refuse requests for another host (DNS rebinding)
+  // and requests from pages of another origin.
+  const hostPolicy = options.hostPolicy ?? {};
+  app.use(async (c, next) => {
+    const refused = refusal({
+      host: c.req.header("host") ?? new URL(c.req.url).host,
+      origin: c.req.header("origin"),
+      secFetchSite: c.req.header("sec-fetch-site"),
+      unixSocket: viaUnixSocket(c.env),
+    }, hostPolicy);
+    if (refused) {
+      return errorResponse(refused.status, refused.code, refused.message, {
+        vary: "Host, Origin, Sec-Fetch-Site",
+      });
+    }
+    await next();
+  });
 
   app.get("/", () =>
     new Response(DASHBOARD_HTML, {

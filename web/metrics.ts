@@ -165,6 +165,22 @@ export function renderMetrics(input: MetricsInput): string {
       dLatency.add({ plugin: d.name }, d.latencyMs / 1000);
     }
   }
+  const dp = input.snapshot.dataplane;
+  if (dp) {
+    const repairs = family(
+      "edgespan_dataplane_repairs_total",
+      "counter",
+      "Kernel objects found changed or missing and put back, by object.",
+    );
+    for (const [object, n] of Object.entries(dp.repairs)) {
+      repairs.add({ object }, n);
+    }
+    family(
+      "edgespan_dataplane_drift",
+      "gauge",
+      "Differences between the kernel and the mesh state not repaired yet.",
+    ).add({}, dp.drift);
+  }
   return families.map((f) => f.lines.join("\n")).join("\n") + "\n";
 }
 

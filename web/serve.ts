@@ -82,8 +82,16 @@ export async function serveApi(
     );
   }
   const stop = new AbortController();
+  // A non-loopback listen is also answered under its own address; a
+  // wildcard one under any address (never under another name).
+  const wildcard = host === "0.0.0.0" || host === "::";
   const app = createApi(deps, {
     signal: stop.signal,
+    hostPolicy: isLoopbackHost(host)
+      ? {}
+      : wildcard
+      ? { anyAddress: true }
+      : { hosts: [host] },
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
   const servers: Deno.HttpServer[] = [];

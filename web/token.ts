@@ -3,6 +3,11 @@
  *
  * @module
  */
+import {
+  type BoundedText,
+  FileReadError,
+  readBoundedText,
+} from "../core/fs/read_bounded.ts";
 
 /** File name of the token inside the state directory. */
 export const TOKEN_FILE = "api-token";
@@ -24,12 +29,20 @@ function hex(bytes: Uint8Array): string {
 }
 
 async function readToken(path: string): Promise<string> {
-  const text = (await Deno.readTextFile(path)).trim();
+  let read: BoundedText;
+  try {
+    // Not through a symlink, and never more than a token's worth.
+    read = await readBoundedText(path, { noFollow: true, maxBytes: 4096 });
+  } catch (e) {
+    if (!(e instanceof FileReadError)) throw e;
+    if (e.reason === "missing") throw new Deno.errors.NotFound(e.message);
+    throw new TokenFileError(path, e.detail);
+  }
+  const text = read.text.trim();
   if (!TOKEN_PATTERN.test(text)) {
     throw new TokenFileError(path, "it is not 64 lowercase hex digits");
   }
-  const info = await Deno.stat(path);
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
+  if ((read.info.mode & 0o077) !== 0) {
     await Deno.chmod(path, 0o600);
   }
   return text;
@@ -52,8 +65,12 @@ export async function loadOrCreateToken(stateDir: string): Promise<string> {
   // Written to a private temp file, then published with link(2), which
   // fails if the name exists: a racing process never sees a partial token.
   const tmp = `${path}.${hex(crypto.getRandomValues(new Uint8Array(6)))}`;
-  await Deno.writeTextFile(tmp, token + "\n", { createNew: true, mode: 0o600 });
   try {
+    // Inside the try: a full disk must not leave the temp file behind.
+    await Deno.writeTextFile(tmp, token + "\n", {
+      createNew: true,
+      mode: 0o600,
+    });
     await Deno.link(tmp, path);
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) return await readToken(path);

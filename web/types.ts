@@ -38,6 +38,13 @@ export interface MetricsSnapshot {
     lastDurationMs: number;
   };
   discovery: DiscoveryMetric[];
+  /** Kernel repairs of the mesh dataplane; absent without one. */
+  dataplane?: {
+    /** Repairs since start by object (`nft`, `link`, `wireguard-go`, ...). */
+    repairs: Record<string, number>;
+    /** Differences found and not repaired yet. */
+    drift: number;
+  };
 }
 
 /** Everything the API needs from the agent. */

@@ -49,10 +49,14 @@ export interface CliDeps {
   version: string;
   plugins: readonly AnyPluginDefinition[];
   resources?: ResourceClient;
-  /** Builds the kernel mesh step for a config. */
+  /**
+   * Builds the kernel mesh step for a config. `wake` asks for a pass soon
+   * (e.g. when wireguard-go was restarted between passes).
+   */
   mesh?: (
     config: EdgespanConfig,
     log: Agent["log"],
+    wake: (reason: string) => void,
   ) => MeshStep | Promise<MeshStep>;
   /** Started after the agent is up (local API, embedded discovery service). */
   attach?: (agent: Agent) => Promise<Attachment[]>;
@@ -245,6 +249,12 @@ secret. Copy its cluster section to every box of the site group.
     );
     return 0;
   }
+  const stateDir = values["state-dir"];
+  if (stateDir !== undefined && !stateDir.startsWith("/")) {
+    throw new UsageError(
+      `The --state-dir "${stateDir}" is not an absolute path: give the full path, e.g. /var/lib/edgespan`,
+    );
+  }
   out(renderStarterConfig({
     ...(values["discovery-endpoint"]
       ? { discoveryEndpoint: values["discovery-endpoint"] }
@@ -327,6 +337,13 @@ which removes the link, routes, rules and nftables table on exit.
     );
   }
   let mesh: MeshStep | undefined;
+  const wake = (reason: string) => {
+    try {
+      agent.requestReconcile(reason);
+    } catch {
+      // still starting: the first pass is running and reads the kernel anyway
+    }
+  };
   const agent = await Agent.start({
     configPath: values.config,
     plugins: deps.plugins,
@@ -336,14 +353,15 @@ which removes the link, routes, rules and nftables table on exit.
         mesh: {
           // Built lazily so that a bad config fails before any kernel work.
           pass: async (input) => {
-            mesh ??= await deps.mesh!(input.config, input.log);
+            mesh ??= await deps.mesh!(input.config, input.log, wake);
             await mesh.pass(input);
           },
           cleanup: async (config) => {
-            mesh ??= await deps.mesh!(config, agent.log);
+            mesh ??= await deps.mesh!(config, agent.log, wake);
             await mesh.cleanup?.(config);
           },
           close: async () => await mesh?.close?.(),
+          health: () => mesh?.health?.(),
           checks: () =>
             mesh?.checks?.() ??
               { mesh: { ok: false, detail: "not configured yet" } },

@@ -56,6 +56,11 @@ function field(resource: Resource, path: string): unknown {
 
 function cell(resource: Resource, column: Column, now: number): string {
   const value = field(resource, column.field);
+  if (column.format === "flag") {
+    return value === undefined || value === null || value === false
+      ? "no"
+      : "yes";
+  }
   if (value === undefined || value === null) return "";
   switch (column.format) {
     case "bytes":

@@ -70,6 +70,12 @@ kubespan:
 node:
   stateDir: ${stateDir}
   # hostname: edge-01
+  # Machine type Talos peers see: worker, controlplane or init.
+  # machineType: worker
+  # true publishes control-plane data (the API server port), as Talos does
+  # for controlplane and init machines (the default for those types).
+  # controlPlane: false
+  # apiServerPort: 6443
 
 wireguard:
   # auto uses kernel WireGuard when present, else wireguard-go.

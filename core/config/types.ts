@@ -11,6 +11,12 @@
 /** Which WireGuard implementation drives the mesh link. */
 export type WireGuardBackendName = "auto" | "kernel" | "userspace";
 
+/**
+ * Machine types Talos knows (`machine.type`); `init` and `controlplane` are
+ * control-plane machines.
+ */
+export type MachineType = "worker" | "controlplane" | "init";
+
 /** Log line format. */
 export type LogFormat = "json" | "logfmt";
 
@@ -46,6 +52,12 @@ export interface DiscoveryServeConfig {
   tlsKey?: string;
   /** File the service snapshots its state to, so a restart loses nothing. */
   stateFile?: string;
+  /** Clusters held in all. Absent = the service default (1024). */
+  maxClusters?: number;
+  /** Affiliates over all clusters. Absent = the service default (4096). */
+  maxAffiliates?: number;
+  /** How often expired affiliates are dropped, in ms (`gcInterval: 10s`). */
+  gcIntervalMs?: number;
 }
 
 /** KubeSpan endpoint and network filters. */
@@ -84,6 +96,19 @@ export interface NodeConfig {
   stateDir: string;
   /** Name shown to peers. Absent = the system host name. */
   hostname?: string;
+  /**
+   * Machine type published to peers, as Talos names it.
+   * @default "controlplane" when `controlPlane` is true, else "worker"
+   */
+  machineType: MachineType;
+  /**
+   * Publish control-plane data (affiliate field 8), as Talos does for
+   * `controlplane` and `init` machines; needs one of those machine types.
+   * @default true for `controlplane`/`init` machines, else false
+   */
+  controlPlane: boolean;
+  /** Kubernetes API server port published with `controlPlane`. @default 6443 */
+  apiServerPort: number;
 }
 
 /** The WireGuard link. */

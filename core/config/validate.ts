@@ -11,7 +11,8 @@ import {
   MIN_MTU,
   type PluginSwitch,
 } from "./types.ts";
-import { isMap, Reader } from "./_reader.ts";
+import { isMap, Reader, redactProblems, secretValues } from "./_reader.ts";
+import { readMachineFields } from "./_machine.ts";
 import { parseDuration } from "./duration.ts";
 import { parseAddrPort, parsePrefix, tryParseIP } from "../netaddr/ip.ts";
 
@@ -185,6 +186,9 @@ export function validateConfig(
       "tlsCert",
       "tlsKey",
       "stateFile",
+      "maxClusters",
+      "maxAffiliates",
+      "gcInterval",
     ]);
     const listen = r.string(s.listen, "discovery.serve.listen", "");
     if (!listen) {
@@ -211,6 +215,26 @@ export function validateConfig(
     if (key !== undefined) serve.tlsKey = key;
     const stateFile = r.string(s.stateFile, "discovery.serve.stateFile");
     if (stateFile !== undefined) serve.stateFile = stateFile;
+    for (const k of ["maxClusters", "maxAffiliates"] as const) {
+      if (s[k] === undefined || s[k] === null) continue;
+      serve[k] = r.int(s[k], `discovery.serve.${k}`, 0, {
+        min: 1,
+        max: 1_000_000,
+      });
+    }
+    if (s.gcInterval !== undefined && s.gcInterval !== null) {
+      try {
+        const v = s.gcInterval;
+        if (typeof v !== "string" && typeof v !== "number") {
+          throw new TypeError("expected a duration such as 10s");
+        }
+        const ms = parseDuration(v);
+        if (ms < 100) throw new RangeError(`${s.gcInterval} is below 100ms`);
+        serve.gcIntervalMs = ms;
+      } catch (e) {
+        r.report("discovery.serve.gcInterval", (e as Error).message);
+      }
+    }
   }
 
   // kubespan
@@ -280,10 +304,25 @@ export function validateConfig(
   r.eachItem(extra, "kubespan.extraAnnouncedEndpoints", addrPortProblem);
 
   // node
-  const node = r.map(top.node, "node", ["stateDir", "hostname"]);
+  const node = r.map(top.node, "node", [
+    "stateDir",
+    "hostname",
+    "machineType",
+    "controlPlane",
+    "apiServerPort",
+  ]);
   const stateDir = r.string(node.stateDir, "node.stateDir", DEFAULT_STATE_DIR);
   if (!stateDir) r.report("node.stateDir", "must not be empty");
+  else if (!stateDir.startsWith("/")) {
+    r.report(
+      "node.stateDir",
+      `"${stateDir}" is not an absolute path; write the full path of a directory, e.g. /var/lib/edgespan`,
+    );
+  } else if (stateDir.includes("\0")) {
+    r.report("node.stateDir", "must not contain a NUL character");
+  }
   const hostname = r.string(node.hostname, "node.hostname");
+  const machine = readMachineFields(r, node);
 
   // wireguard
   const wg = r.map(top.wireguard, "wireguard", [
@@ -421,7 +460,12 @@ export function validateConfig(
     plugins[name] = sw;
   }
 
-  if (r.problems.length > 0) return { ok: false, problems: r.problems };
+  if (r.problems.length > 0) {
+    return {
+      ok: false,
+      problems: redactProblems(r.problems, secretValues(raw)),
+    };
+  }
   const config: EdgespanConfig = {
     cluster: { id, secret },
     discovery: serve ? { endpoints, serve } : { endpoints },
@@ -434,7 +478,9 @@ export function validateConfig(
       filters,
       extraAnnouncedEndpoints: extra,
     },
-    node: hostname === undefined ? { stateDir } : { stateDir, hostname },
+    node: hostname === undefined
+      ? { stateDir, ...machine }
+      : { stateDir, hostname, ...machine },
     wireguard: { backend, interface: iface, listenPort },
     advertise: { networks, kubernetesNetworks: podNetworks },
     api: socket === undefined

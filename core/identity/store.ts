@@ -6,6 +6,11 @@ import {
   type WgKey,
 } from "./keys.ts";
 import { isRecord as isMap } from "../encoding/record.ts";
+import {
+  type BoundedText,
+  FileReadError,
+  readBoundedText,
+} from "../fs/read_bounded.ts";
 
 /** File name KubeSpan uses for the key pair, kept for compatibility. */
 export const IDENTITY_FILE = "kubespan-identity.yaml";
@@ -28,14 +33,64 @@ export interface StoredKeyPair {
   publicKey: WgKey;
 }
 
+/** Largest identity file read: a real one is about 200 bytes. */
+const MAX_IDENTITY_BYTES = 64 << 10;
+
+/** What to do about a write error, by its errno text. */
+function writeHint(e: unknown, where: string): string {
+  const message = (e as Error).message;
+  if (/os error 28\b|ENOSPC|no space/i.test(message)) {
+    return `${message}; free space on the file system of "${where}" or set node.stateDir to another directory`;
+  }
+  if (/os error 122\b|EDQUOT|quota/i.test(message)) {
+    return `${message}; raise the disk quota or set node.stateDir to another directory`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return `${message}; run edgespan as a user that may write "${where}" or set node.stateDir to another directory`;
+  }
+  if (/os error 30\b|read-only/i.test(message)) {
+    return `${message}; set node.stateDir to a writable directory`;
+  }
+  return message;
+}
+
 async function ensureStateDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) {
+      throw new IdentityError(
+        dir,
+        `cannot create the state directory: ${writeHint(e, dir)}`,
+        { cause: e },
+      );
+    }
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (e) {
+    throw new IdentityError(dir, (e as Error).message, { cause: e });
+  }
+  if (!info.isDirectory) {
+    throw new IdentityError(
+      dir,
+      "node.stateDir is not a directory; set it to a directory such as /var/lib/edgespan",
+    );
+  }
+}
+
+async function writeAll(f: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await f.write(bytes.subarray(done));
+  }
 }
 
 /**
  * Writes `text` to `file` only if it does not exist yet, with mode 0600, and
  * never leaves a half-written file behind: the content goes to a temporary
  * file first and is hard-linked into place, which fails if `file` exists.
+ * The temporary file is removed on every path, also when the disk is full.
  * Returns false when another writer got there first.
  */
 export async function createExclusive(
@@ -43,45 +98,84 @@ export async function createExclusive(
   text: string,
 ): Promise<boolean> {
   const tmp = `${file}.tmp-${crypto.randomUUID()}`;
-  const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  const dir = file.slice(0, file.lastIndexOf("/")) || "/";
   try {
-    await f.write(new TextEncoder().encode(text));
-    await f.syncData();
-  } finally {
-    f.close();
-  }
-  try {
+    const f = await Deno.open(tmp, {
+      write: true,
+      createNew: true,
+      mode: 0o600,
+    });
+    try {
+      await writeAll(f, new TextEncoder().encode(text));
+      await f.syncData();
+    } finally {
+      f.close();
+    }
     await Deno.link(tmp, file);
     return true;
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) return false;
-    throw e;
+    throw new IdentityError(
+      file,
+      `cannot write it: ${writeHint(e, dir)}`,
+      { cause: e },
+    );
   } finally {
     await Deno.remove(tmp).catch(() => {});
   }
 }
 
-async function readPrivateFile(file: string): Promise<string | undefined> {
-  let info: Deno.FileInfo;
+/**
+ * Reads a file of the state directory without following a symbolic link;
+ * `undefined` when it does not exist.
+ */
+async function readStateFile(
+  file: string,
+  what: string,
+): Promise<BoundedText | undefined> {
   try {
-    info = await Deno.stat(file);
+    return await readBoundedText(file, {
+      maxBytes: MAX_IDENTITY_BYTES,
+      noFollow: true,
+    });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new IdentityError(file, (e as Error).message, { cause: e });
+    if (!(e instanceof FileReadError)) throw e;
+    if (e.reason === "missing") return undefined;
+    const fix = e.reason === "symlink"
+      ? `; ${what} must be a regular file in the state directory: replace the link with the file it points to`
+      : e.reason === "not_regular" || e.reason === "too_large" ||
+          e.reason === "not_text"
+      ? `; restore it from a backup or delete it to create a new one`
+      : "";
+    throw new IdentityError(file, `${e.detail}${fix}`, { cause: e });
   }
-  if (!info.isFile) throw new IdentityError(file, "it is not a regular file");
-  const mode = (info.mode ?? 0) & 0o777;
+}
+
+/** The key file: a regular file owned by this user that no one else may read. */
+async function readPrivateFile(file: string): Promise<string | undefined> {
+  const read = await readStateFile(file, "the key file");
+  if (!read) return undefined;
+  const { mode, uid } = read.info;
+  const me = Deno.uid();
+  if (me !== null && uid !== me) {
+    throw new IdentityError(
+      file,
+      `it is owned by uid ${uid}, not by the user running edgespan (uid ${me}); ` +
+        `the private key may have been planted or read. Run "chown ${me} ${file}" if you are sure it is yours, ` +
+        `or delete it to create a new key pair`,
+    );
+  }
   if ((mode & 0o077) !== 0) {
     throw new IdentityError(
       file,
       `it is readable by other users (mode ${
-        mode.toString(8).padStart(4, "0")
+        (mode & 0o777).toString(8).padStart(4, "0")
       }); ` +
         `the private key may have leaked. Run "chmod 600 ${file}" if you are sure it has not, ` +
         `or delete it to create a new key pair`,
     );
   }
-  return await Deno.readTextFile(file);
+  return read.text;
 }
 
 function decodeKeyPair(file: string, text: string): StoredKeyPair {
@@ -172,16 +266,14 @@ export async function loadOrCreateNodeId(stateDir: string): Promise<string> {
   const file = `${stateDir}/${NODE_ID_FILE}`;
   await ensureStateDir(stateDir);
   for (let attempt = 0; attempt < 2; attempt++) {
-    let text: string | undefined;
-    try {
-      text = await Deno.readTextFile(file);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        throw new IdentityError(file, (e as Error).message);
+    const read = await readStateFile(file, "the node id file");
+    if (read !== undefined) {
+      let doc: unknown;
+      try {
+        doc = parse(read.text);
+      } catch {
+        doc = undefined;
       }
-    }
-    if (text !== undefined) {
-      const doc = parse(text) as unknown;
       if (
         !isMap(doc) || typeof doc.nodeId !== "string" ||
         !/^[0-9A-Za-z]{1,64}$/.test(doc.nodeId)

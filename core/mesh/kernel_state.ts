@@ -31,6 +31,11 @@ export interface MeshRoute {
   metric: number;
   mtu: number;
   device: string;
+  /**
+   * Route scope. KubeSpan installs its table-180 routes with scope global
+   * (a device route would otherwise get scope link).
+   */
+  scope: "global";
 }
 
 /** A policy rule. */
@@ -114,6 +119,7 @@ export function desiredKernelState(input: KernelStateInput): MeshKernelState {
       metric: c.routeMetric,
       mtu: input.mtu,
       device: input.linkName,
+      scope: "global" as const,
     })),
     rules: ([4, 6] as const).map((family) => ({
       family,

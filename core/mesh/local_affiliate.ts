@@ -15,16 +15,28 @@ import {
   prefixContains,
 } from "../netaddr/ip.ts";
 import { isUla, UlaPurpose } from "../identity/ula.ts";
-import type { AffiliateSpec } from "../resources/specs.ts";
+import type {
+  AffiliateControlPlane,
+  AffiliateSpec,
+} from "../resources/specs.ts";
 
 /** Inputs of {@linkcode buildLocalAffiliate}. */
 export interface LocalAffiliateInput {
   nodeId: string;
   hostname: string;
+  /**
+   * `kubespan.enabled`. When false the affiliate carries no KubeSpan block
+   * (key, mesh address, endpoints, networks), as Talos publishes it, so that
+   * no peer builds a tunnel to this node.
+   */
+  kubespanEnabled: boolean;
   publicKey: string;
   /** Mesh address, no prefix length. */
   meshAddress: string;
-  /** Addresses found on the box's links (no prefix length). */
+  /**
+   * The node's addresses (no prefix length), already selected and sorted
+   * (see `selectNodeAddresses`): the published order is kept.
+   */
   nodeAddresses: readonly string[];
   /** Addresses discovery services see this node at. */
   publicAddresses: readonly string[];
@@ -38,6 +50,10 @@ export interface LocalAffiliateInput {
   advertisedNetworks: readonly string[];
   excludeAdvertisedNetworks: readonly string[];
   operatingSystem: string;
+  /** Talos machine type to publish. @default "worker" */
+  machineType?: string;
+  /** Control-plane data to publish (control-plane machines only). */
+  controlPlane?: AffiliateControlPlane;
 }
 
 function unique(ips: IP[]): IP[] {
@@ -50,10 +66,11 @@ function unique(ips: IP[]): IP[] {
 
 /**
  * Builds the local affiliate. Endpoints: node addresses in the order given
- * without the node's own mesh address and SideroLink/KubeSpan ULAs, the
- * public addresses appended when missing, the filter pipeline applied, each
- * paired with the listen port, then the extra announced endpoints appended
- * when missing (extras are not filtered).
+ * without the node's own mesh address and SideroLink ULAs (other KubeSpan
+ * ULAs, e.g. of another cluster, stay), the public addresses appended when
+ * missing, the filter pipeline applied, each paired with the listen port,
+ * then the extra announced endpoints appended when missing (extras are not
+ * filtered). With KubeSpan disabled only the node data is published.
  */
 export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
   const mesh = parseIP(input.meshAddress);
@@ -63,8 +80,19 @@ export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
       !ipEqual(ip, mesh) && !excluded.some((p) => prefixContains(p, ip))
     ),
   );
+  const node: AffiliateSpec = {
+    nodeId: input.nodeId,
+    hostname: input.hostname,
+    nodename: input.hostname,
+    machineType: input.machineType ?? "worker",
+    ...(input.controlPlane ? { controlPlane: { ...input.controlPlane } } : {}),
+    operatingSystem: input.operatingSystem,
+    addresses: addresses.map(formatIP),
+    sources: ["local"],
+  };
+  if (!input.kubespanEnabled) return node;
   const candidates = addresses.filter((ip) =>
-    !isUla(ip, UlaPurpose.kubeSpan) && !isUla(ip, UlaPurpose.sideroLink)
+    !isUla(ip, UlaPurpose.sideroLink)
   );
   for (const text of input.publicAddresses) {
     const ip = parseIP(text);
@@ -79,12 +107,7 @@ export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
     if (!endpoints.includes(canonical)) endpoints.push(canonical);
   }
   return {
-    nodeId: input.nodeId,
-    hostname: input.hostname,
-    nodename: input.hostname,
-    machineType: "edge",
-    operatingSystem: input.operatingSystem,
-    addresses: addresses.map(formatIP),
+    ...node,
     kubespan: {
       publicKey: input.publicKey,
       address: input.meshAddress,
@@ -92,6 +115,5 @@ export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
       endpoints,
       excludeAdvertisedNetworks: [...input.excludeAdvertisedNetworks],
     },
-    sources: ["local"],
   };
 }

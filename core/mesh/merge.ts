@@ -31,6 +31,8 @@ export function mergeAffiliates(
         addresses: union(old.addresses, a.addresses),
         sources: union(old.sources, a.sources),
       };
+      const controlPlane = a.controlPlane ?? old.controlPlane;
+      if (controlPlane) merged.controlPlane = { ...controlPlane };
       const ks = old.kubespan ?? a.kubespan;
       if (ks) {
         const o = old.kubespan;

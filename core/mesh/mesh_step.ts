@@ -13,7 +13,7 @@ import type {
   PeerSpecSpec,
   PeerStatusSpec,
 } from "../resources/specs.ts";
-import type { Dataplane } from "./dataplane.ts";
+import { type Dataplane, dataplaneCheck } from "./dataplane.ts";
 import {
   desiredKernelState,
   MeshConstants,
@@ -160,9 +160,12 @@ export function createMeshStep(
             a,
           ) => (a.kubespan ? [[a.kubespan.publicKey, a.nodeId] as const] : [])),
         );
+        // As in Talos, endpoints are only observed while harvesting is on.
         store.replaceAll<EndpointSpec>(
           ResourceType.endpoints,
-          observedEndpoints(step.statuses, (k) => affiliateOf.get(k)),
+          config.kubespan.harvestExtraEndpoints
+            ? observedEndpoints(step.statuses, (k) => affiliateOf.get(k))
+            : new Map(),
         );
         const views: PeerView[] = [...specs].map(([publicKey, spec]) => ({
           publicKey,
@@ -209,6 +212,9 @@ export function createMeshStep(
     async close() {
       await dataplane.close();
     },
+    health() {
+      return dataplane.health?.();
+    },
     checks() {
       return {
         link: {
@@ -219,6 +225,9 @@ export function createMeshStep(
               : "not created yet"),
         },
         peers: { ok: true, detail: `${peersUp}/${peersTotal} up` },
+        ...(dataplane.health
+          ? { dataplane: dataplaneCheck(dataplane.health()) }
+          : {}),
       };
     },
   };

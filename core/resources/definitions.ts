@@ -29,6 +29,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
     columns: [
       { header: "HOSTNAME", field: "hostname" },
       { header: "MACHINE TYPE", field: "machineType" },
+      { header: "CONTROL PLANE", field: "controlPlane", format: "flag" },
       { header: "ADDRESSES", field: "addresses", format: "list" },
     ],
   },

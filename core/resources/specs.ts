@@ -23,16 +23,28 @@ export interface AffiliateKubeSpan {
   excludeAdvertisedNetworks: string[];
 }
 
+/** Control-plane part of an affiliate (affiliate field 8 on the wire). */
+export interface AffiliateControlPlane {
+  /** Port of the node's Kubernetes API server. */
+  apiServerPort: number;
+}
+
 /** A cluster member (local or remote), id = node id. */
 export interface AffiliateSpec {
   nodeId: string;
   hostname: string;
   nodename: string;
+  /** Talos machine type (`worker`, `controlplane`, `init`); remote values as sent. */
   machineType: string;
   operatingSystem: string;
   /** Node addresses (no prefix length). */
   addresses: string[];
   kubespan?: AffiliateKubeSpan;
+  /**
+   * Present on control-plane nodes (Talos sets it for `controlplane` and
+   * `init` machines); Talos peers use the port to reach the node's API server.
+   */
+  controlPlane?: AffiliateControlPlane;
   /** Which discovery plugins reported it (`local` for this node). */
   sources: string[];
 }

@@ -31,8 +31,11 @@ export interface Column {
   header: string;
   /** Field path inside the spec, or `id` / `version`. */
   field: string;
-  /** How to show it in tables: bytes and ages are humanised there only. */
-  format?: "text" | "bytes" | "age" | "list";
+  /**
+   * How to show it in tables: bytes and ages are humanised there only;
+   * `flag` shows whether the field is set (`yes`/`no`).
+   */
+  format?: "text" | "bytes" | "age" | "list" | "flag";
 }
 
 /** Describes one resource type. */

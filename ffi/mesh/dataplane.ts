@@ -9,7 +9,9 @@
 import type {
   ApplyReport,
   Dataplane,
+  DataplaneHealth,
   DevicePeer,
+  DriftObject,
   PeerUpdate,
 } from "../../core/mesh/dataplane.ts";
 import type { MeshKernelState } from "../../core/mesh/kernel_state.ts";
@@ -23,6 +25,7 @@ import { meshTableSpec } from "../nftables/mesh_table.ts";
 import { KernelWireGuard } from "../wireguard/kernel.ts";
 import { UserspaceWireGuard } from "../wireguard/uapi.ts";
 import { WireGuardGo } from "../wireguard/wireguard_go.ts";
+import { KernelWatch, type WatchScope } from "./kernel_watch.ts";
 import type { WgBackend, WgPeerConfig } from "../wireguard/types.ts";
 
 /** Options of {@linkcode FfiDataplane.open}. */
@@ -32,6 +35,19 @@ export interface FfiDataplaneOptions {
   log: Logger;
   /** wireguard-go binary. @default "wireguard-go" */
   wireguardGo?: string;
+  /** Clock for repair times. @default Date.now */
+  now?: () => number;
+  /**
+   * Asks for a reconcile pass soon: called when the kernel changed between
+   * passes in a way the dataplane saw (wireguard-go restarted, so its link
+   * lost the address, routes and peers). @default nothing
+   */
+  onWake?: (reason: string) => void;
+  /**
+   * How often an adopted wireguard-go (one we did not start, so cannot
+   * wait on) is probed between passes; its death wakes a pass. @default 1000
+   */
+  adoptedCheckMs?: number;
 }
 
 /** The dataplane. */
@@ -42,9 +58,34 @@ export class FfiDataplane implements Dataplane {
   readonly #wg: WgBackend;
   readonly #log: Logger;
   readonly #wireguardGo: string;
+  readonly #now: () => number;
+  readonly #wake: (reason: string) => void;
+  readonly #watchKernel: boolean;
+  /** Kernel events for what the mesh owns wake a pass (see KernelWatch). */
+  #watch: KernelWatch | undefined;
+  #watchFailed = false;
+  /** The one supervisor of the userspace link; never two (see ensureLink). */
   #daemon: WireGuardGo | undefined;
+  /** A wireguard-go found serving the link at start, not supervised by us. */
+  #adopted = false;
+  #adoptedWatch: ReturnType<typeof setInterval> | undefined;
+  readonly #adoptedCheckMs: number;
   #appliedNft = "";
+  #appliedRouting = "";
+  /** Link and key of the latest successful ensureLink. */
+  #appliedLink = "";
   #deviceStale = false;
+  /** Differences found and not repaired yet, by object. */
+  readonly #drift = new Map<DriftObject, string>();
+  readonly #health: Omit<DataplaneHealth, "drift"> = {
+    repairs: {
+      link: 0,
+      device: 0,
+      "wireguard-go": 0,
+      routing: 0,
+      nft: 0,
+    },
+  };
 
   private constructor(
     backend: "kernel" | "userspace",
@@ -59,6 +100,41 @@ export class FfiDataplane implements Dataplane {
     this.#wg = wg;
     this.#log = options.log;
     this.#wireguardGo = options.wireguardGo ?? "wireguard-go";
+    this.#now = options.now ?? Date.now;
+    this.#wake = options.onWake ?? (() => {});
+    this.#watchKernel = options.onWake !== undefined;
+    this.#adoptedCheckMs = options.adoptedCheckMs ?? 1000;
+  }
+
+  /** Notes a difference between the kernel and what was applied. */
+  #found(object: DriftObject, detail: string): void {
+    if (!this.#drift.has(object)) {
+      this.#log.warn("kernel state changed behind the agent; repairing", {
+        object,
+        detail,
+      });
+    }
+    this.#drift.set(object, detail);
+  }
+
+  /** Counts the noted differences of `objects` as repaired. */
+  #settle(objects: readonly DriftObject[]): void {
+    for (const object of objects) {
+      const detail = this.#drift.get(object);
+      if (detail === undefined) continue;
+      this.#drift.delete(object);
+      this.#health.repairs[object]++;
+      this.#health.last = { object, detail, at: this.#now() };
+      this.#log.info("kernel state repaired", { object, detail });
+    }
+  }
+
+  health(): DataplaneHealth {
+    return {
+      repairs: { ...this.#health.repairs },
+      ...(this.#health.last ? { last: { ...this.#health.last } } : {}),
+      drift: [...this.#drift].map(([object, detail]) => `${object}: ${detail}`),
+    };
   }
 
   /**
@@ -97,46 +173,146 @@ export class FfiDataplane implements Dataplane {
     }
   }
 
+  /**
+   * Makes sure exactly one wireguard-go serves `name`: the supervisor we
+   * started (while it starts, runs or waits to restart, no other is made),
+   * or one found running at start (adopted). An adopted process that died
+   * leaves a socket file nobody listens on; it is replaced. Returns whether
+   * a new process was started.
+   */
+  async #ensureWireGuardGo(name: string): Promise<boolean> {
+    const d = this.#daemon;
+    if (d?.active) {
+      const st = d.status;
+      if (st.state === "running") return false;
+      this.#found(
+        "wireguard-go",
+        `wireguard-go for "${name}" ${st.lastError || "is restarting"}`,
+      );
+      throw new Error(
+        `Cannot configure "${name}": wireguard-go is ${
+          st.state === "backoff"
+            ? `restarting in ${st.retryInMs} ms`
+            : "starting"
+        }${st.lastError ? ` (${st.lastError})` : ""}; the next pass retries`,
+      );
+    }
+    const socket = await (this.#wg as UserspaceWireGuard).socketState(name);
+    if (socket === "alive") {
+      if (!this.#adopted && d === undefined) {
+        this.#log.info("adopted a running wireguard-go", { link: name });
+        this.#watchAdopted(name);
+      }
+      this.#adopted = true;
+      return false;
+    }
+    this.#unwatchAdopted();
+    if (this.#adopted) {
+      this.#found(
+        "wireguard-go",
+        `the adopted wireguard-go for "${name}" was gone${
+          socket === "stale" ? " (stale socket removed)" : ""
+        }`,
+      );
+    }
+    this.#adopted = false;
+    this.#daemon = await WireGuardGo.start(name, {
+      binary: this.#wireguardGo,
+      onRestart: () => {
+        this.#deviceStale = true;
+        this.#found(
+          "wireguard-go",
+          `wireguard-go for "${name}" restarted after it ${
+            this.#daemon?.status.lastError || "exited"
+          }`,
+        );
+        this.#wake("wireguard-go restarted");
+      },
+    });
+    this.#log.info("started wireguard-go", {
+      link: name,
+      pid: this.#daemon.status.pid,
+    });
+    return true;
+  }
+
+  /** Probes an adopted wireguard-go and wakes a pass when it is gone. */
+  #watchAdopted(name: string): void {
+    this.#unwatchAdopted();
+    const uapi = this.#wg as UserspaceWireGuard;
+    let probing = false;
+    const id = setInterval(async () => {
+      if (probing) return;
+      probing = true;
+      try {
+        if ((await uapi.socketState(name)) !== "alive") {
+          this.#unwatchAdopted();
+          this.#wake("the adopted wireguard-go is gone");
+        }
+      } catch {
+        // the next pass looks again
+      } finally {
+        probing = false;
+      }
+    }, this.#adoptedCheckMs);
+    Deno.unrefTimer(id);
+    this.#adoptedWatch = id;
+  }
+
+  #unwatchAdopted(): void {
+    clearInterval(this.#adoptedWatch);
+    this.#adoptedWatch = undefined;
+  }
+
   async ensureLink(
     link: MeshKernelState["link"],
     privateKey: string,
   ): Promise<void> {
+    const publicKey = publicKeyOf(privateKey as WgKey);
+    const wanted = JSON.stringify({ ...link, publicKey });
+    // What we applied before and find changed now is a repair.
+    const known = wanted === this.#appliedLink;
+    let fresh = false;
     if (this.backend === "kernel") {
       if (!(await this.#linkExists(link.name))) {
         await this.#rt.createLink(link.name, "wireguard");
-        this.#log.info("created WireGuard link", {
-          link: link.name,
-          backend: "kernel",
-        });
-      }
-    } else if (!(await (this.#wg as UserspaceWireGuard).has(link.name))) {
-      // A wireguard-go left running by a previous agent is adopted as is.
-      this.#daemon = await WireGuardGo.start(link.name, {
-        binary: this.#wireguardGo,
-        onRestart: () => {
-          this.#deviceStale = true;
-          this.#appliedNft = "";
-          this.#log.warn("wireguard-go restarted; reconfiguring", {
+        fresh = true;
+        if (known) this.#found("link", `link "${link.name}" was missing`);
+        else {
+          this.#log.info("created WireGuard link", {
             link: link.name,
+            backend: "kernel",
           });
-        },
-      });
-      this.#log.info("started wireguard-go", {
-        link: link.name,
-        pid: this.#daemon.status.pid,
-      });
+        }
+      }
+    } else {
+      // a restarted wireguard-go (#deviceStale) brings a new, down link
+      fresh = (await this.#ensureWireGuardGo(link.name)) || this.#deviceStale;
     }
     const current = await this.#rt.link(link.name);
     if (!current.up || current.mtu !== link.mtu) {
+      if (known && !fresh) {
+        this.#found(
+          "link",
+          `link "${link.name}" was ${
+            current.up ? `at mtu ${current.mtu}` : "down"
+          }`,
+        );
+      }
       await this.#rt.setLink(link.name, { mtu: link.mtu, up: true });
     }
     const device = await this.#wg.device(link.name);
-    const publicKey = publicKeyOf(privateKey as WgKey);
     if (
       this.#deviceStale || device.publicKey !== publicKey ||
       device.listenPort !== link.listenPort ||
       device.firewallMark !== link.firewallMark
     ) {
+      if (known && !fresh && !this.#deviceStale) {
+        this.#found(
+          "device",
+          `device "${link.name}" lost its key, port or firewall mark`,
+        );
+      }
       await this.#wg.configure(link.name, {
         privateKey,
         listenPort: link.listenPort,
@@ -145,6 +321,8 @@ export class FfiDataplane implements Dataplane {
       });
       this.#deviceStale = false;
     }
+    this.#appliedLink = wanted;
+    this.#settle(["link", "device", "wireguard-go"]);
   }
 
   async devicePeers(linkName: string): Promise<DevicePeer[]> {
@@ -181,7 +359,7 @@ export class FfiDataplane implements Dataplane {
   }
 
   async applyRouting(state: MeshKernelState): Promise<ApplyReport> {
-    const report = await this.#rt.applyRouting({
+    const desired = {
       addresses: [{ ifname: state.link.name, address: state.address }],
       routes: state.routes.map((r) => ({
         destination: r.destination,
@@ -189,6 +367,7 @@ export class FfiDataplane implements Dataplane {
         table: r.table,
         metric: r.metric,
         mtu: r.mtu,
+        scope: r.scope,
       })),
       rules: state.rules.map((r) => ({
         family: r.family,
@@ -200,18 +379,76 @@ export class FfiDataplane implements Dataplane {
       tables: [MeshConstants.routingTable],
       rulePriorities: [MeshConstants.rulePriority],
       addressLinks: [state.link.name],
+    };
+    // Routes, rules and addresses are read from the kernel and diffed on
+    // every pass; a change while the wish is the same is a repair.
+    const report = await this.#rt.applyRouting(desired);
+    const routingKey = JSON.stringify(desired);
+    if (
+      routingKey === this.#appliedRouting && report.added + report.removed > 0
+    ) {
+      this.#found(
+        "routing",
+        `${report.added} missing and ${report.removed} extra addresses, routes or rules`,
+      );
+    }
+    this.#appliedRouting = routingKey;
+    // The nft table is read back too: one deleted or edited by hand would
+    // otherwise leave traffic to peers' networks unmarked, in clear.
+    const spec = meshTableSpec({
+      name: state.nft.table,
+      ...state.nft,
+      // marked traffic never leaves in clear, even while the link is gone
+      tunnelLink: state.link.name,
     });
-    const spec = meshTableSpec({ name: state.nft.table, ...state.nft });
     const text = JSON.stringify(spec);
-    if (text !== this.#appliedNft) {
+    let apply = text !== this.#appliedNft;
+    if (!apply) {
+      const drift = await this.#nft.verifyTable(spec);
+      if (drift.length > 0) {
+        this.#found("nft", drift.join("; "));
+        apply = true;
+      }
+    }
+    if (apply) {
       await this.#nft.replaceTable(spec);
       this.#appliedNft = text;
-      return { added: report.added + 1, removed: report.removed };
     }
-    return report;
+    this.#settle(["routing", "nft"]);
+    await this.#ensureWatch({
+      link: state.link.name,
+      nftTable: state.nft.table,
+      routingTable: MeshConstants.routingTable,
+      rulePriority: MeshConstants.rulePriority,
+    });
+    return apply
+      ? { added: report.added + 1, removed: report.removed }
+      : report;
+  }
+
+  /** Watches kernel events for `scope` (once it is all applied). */
+  async #ensureWatch(scope: WatchScope): Promise<void> {
+    if (!this.#watchKernel || this.#watchFailed) return;
+    const current = this.#watch?.scope;
+    if (current && JSON.stringify(current) === JSON.stringify(scope)) return;
+    await this.#watch?.close();
+    this.#watch = undefined;
+    try {
+      this.#watch = await KernelWatch.open(scope, {
+        wake: (reason) => this.#wake(reason),
+      });
+    } catch (e) {
+      // every pass still reads the kernel back; repairs wait for the tick
+      this.#watchFailed = true;
+      this.#log.warn("cannot watch kernel events; repairs wait for the tick", {
+        error: e,
+      });
+    }
   }
 
   async cleanup(linkName: string, nftTable: string): Promise<void> {
+    await this.#watch?.close();
+    this.#watch = undefined;
     await this.#nft.deleteTable("inet", nftTable, { ifExists: true });
     this.#appliedNft = "";
     for (const family of [4, 6] as const) {
@@ -228,16 +465,22 @@ export class FfiDataplane implements Dataplane {
       await this.#daemon.stop();
       this.#daemon = undefined;
     }
+    this.#adopted = false;
+    this.#unwatchAdopted();
+    this.#appliedLink = "";
+    this.#appliedRouting = "";
     if (await this.#linkExists(linkName)) await this.#rt.deleteLink(linkName);
     this.#log.info("removed the mesh link, routes, rules and nft table", {
       link: linkName,
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.#unwatchAdopted();
+    await this.#watch?.close();
+    this.#watch = undefined;
     this.#rt.close();
     this.#nft.close();
     this.#wg.close();
-    return Promise.resolve();
   }
 }

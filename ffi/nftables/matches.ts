@@ -72,6 +72,11 @@ export function oifname(name: string): NftExpr[] {
   ];
 }
 
+/** `oifname != "name"`. */
+export function oifnameNot(name: string): NftExpr[] {
+  return oifname(name).map((x) => x.kind === "cmp" ? { ...x, op: "neq" } : x);
+}
+
 /** `tcp flags & (syn|rst) == syn` (with the `meta l4proto tcp` guard). */
 export function tcpSyn(): NftExpr[] {
   return [
@@ -116,4 +121,9 @@ export function counter(): NftExpr[] {
 /** `accept`. */
 export function accept(): NftExpr[] {
   return [{ kind: "verdict", verdict: "accept" }];
+}
+
+/** `drop`. */
+export function drop(): NftExpr[] {
+  return [{ kind: "verdict", verdict: "drop" }];
 }

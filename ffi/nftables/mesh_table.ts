@@ -11,9 +11,11 @@ import {
   accept,
   clampMss,
   daddrInSet,
+  drop,
   markMatch,
   markSet,
   oifname,
+  oifnameNot,
   tcpSourcePort,
   tcpSyn,
 } from "./matches.ts";
@@ -41,6 +43,15 @@ export interface MeshTableOptions {
   bypassTcpSourcePorts?: readonly number[];
   /** One anonymous set per rule (as Talos ≥ 1.6) instead of two named sets. @default false */
   anonymousSets?: boolean;
+  /**
+   * The mesh link. When set, a `mesh_guard` chain (postrouting) drops
+   * packets marked for the tunnel that would leave by any other link: while
+   * the link is missing or down (wireguard-go restarting, link deleted),
+   * table 180 has no route and marked traffic would fall through to the
+   * main table and leave in clear. Not in KubeSpan; local only.
+   * @default no guard
+   */
+  tunnelLink?: string;
 }
 
 /** Builds the table spec; families with no routed prefix get no rules. */
@@ -102,5 +113,22 @@ export function meshTableSpec(o: MeshTableOptions): NftTableSpec {
       ...families.map((f) => mark(f, "out")),
     ],
   };
-  return { family: "inet", name: o.name, sets, chains: [prerouting, outgoing] };
+  const chains = [prerouting, outgoing];
+  if (o.tunnelLink !== undefined) {
+    chains.push({
+      name: "mesh_guard",
+      type: "filter",
+      hook: "postrouting",
+      priority: 0,
+      policy: "accept",
+      rules: [{
+        exprs: [
+          ...markMatch(o.firewallMask, o.forceFirewallMark),
+          ...oifnameNot(o.tunnelLink),
+          ...drop(),
+        ],
+      }],
+    });
+  }
+  return { family: "inet", name: o.name, sets, chains };
 }

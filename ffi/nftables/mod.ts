@@ -12,3 +12,4 @@ export * from "./matches.ts";
 export * from "./mesh_table.ts";
 export * from "./nftables.ts";
 export * from "./read.ts";
+export * from "./verify.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { NotFoundError } from "../netlink/errors.ts";
-import { Protocol } from "../netlink/message.ts";
+import { type NetlinkMessage, Protocol } from "../netlink/message.ts";
 import { NetlinkSocket } from "../netlink/socket.ts";
 import {
   encodeDeleteTable,
@@ -24,7 +24,9 @@ import {
   parseRule,
   parseSet,
   parseSetElements,
+  tableOf,
 } from "./read.ts";
+import { tableDrift } from "./verify.ts";
 
 /** Options of {@linkcode Nftables.open}. */
 export interface NftablesOptions {
@@ -120,10 +122,15 @@ export class Nftables {
   async readTable(family: NftFamily, name: string): Promise<NftReadTable> {
     const op = `read nft table ${family} ${name}`;
     await this.#sock.request(op, encodeGetTable(family, name));
-    const chains = (await this.#sock.dump(op, encodeGetChains(family, name)))
-      .map(parseChain);
+    const mine = (msgs: NetlinkMessage[]) =>
+      msgs.filter((m) => tableOf(m) === name);
+    const chains = mine(
+      await this.#sock.dump(op, encodeGetChains(family, name)),
+    ).map(parseChain);
     const sets = [];
-    for (const m of await this.#sock.dump(op, encodeGetSets(family, name))) {
+    for (
+      const m of mine(await this.#sock.dump(op, encodeGetSets(family, name)))
+    ) {
       const s = parseSet(m);
       const raw = parseSetElements(
         await this.#sock.dump(op, encodeGetSetElements(family, name, s.name)),
@@ -136,10 +143,26 @@ export class Nftables {
         elements: elementsText(s, raw),
       });
     }
-    for (const m of await this.#sock.dump(op, encodeGetRules(family, name))) {
+    for (
+      const m of mine(await this.#sock.dump(op, encodeGetRules(family, name)))
+    ) {
       const { chain, rule } = parseRule(m);
       chains.find((c) => c.name === chain)?.rules.push(rule);
     }
     return { family, name, sets, chains };
+  }
+
+  /**
+   * Reads table `spec.name` back and lists how it differs from `spec`
+   * (see {@linkcode tableDrift}); empty when the kernel has exactly it.
+   */
+  async verifyTable(spec: NftTableSpec): Promise<string[]> {
+    let read: NftReadTable | undefined;
+    try {
+      read = await this.readTable(spec.family, spec.name);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    return tableDrift(spec, read);
   }
 }

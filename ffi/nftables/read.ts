@@ -141,6 +141,19 @@ function done<T>(d: AttributeDecoder, value: T): T {
   return value;
 }
 
+/**
+ * The table a chain, set or rule dump message belongs to (attribute 1 in
+ * all three). Chain dumps list every table of the family, whatever table
+ * the request named, so readers filter with this.
+ */
+export function tableOf(msg: NetlinkMessage): string {
+  const d = attrs(msg);
+  while (d.next()) {
+    if (d.type === CHAIN_A.TABLE) return done(d, d.string());
+  }
+  return done(d, "");
+}
+
 /** Parses a NEWCHAIN dump message. */
 export function parseChain(msg: NetlinkMessage): NftReadChain {
   const chain: NftReadChain = { name: "", rules: [] };

@@ -39,6 +39,11 @@ export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const VETH_INFO_PEER = 1;
 export const IFF_UP = 0x1;
+/** Operationally up or unknown. */
+export const IFF_RUNNING = 0x40;
+/** Carrier present. */
+export const IFF_LOWER_UP = 0x10000;
+export const ARPHRD_ETHER = 1;
 
 export const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3, FLAGS: 8 } as const;
 export const IFA_F_NODAD = 0x02;
@@ -59,7 +64,9 @@ export const RT_TABLE_MAIN = 254;
 export const RTPROT_BOOT = 3;
 export const RTPROT_STATIC = 4;
 export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_SITE = 200;
 export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
 export const RTN_UNICAST = 1;
 
 export const FRA = {

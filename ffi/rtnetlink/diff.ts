@@ -6,6 +6,7 @@
  * @module
  */
 import { formatIp, maskBytes, parsePrefix } from "./_ip.ts";
+import { type RouteScope, routeScopeOf } from "./route.ts";
 import type { RuleSpec } from "./rule.ts";
 
 /** An address on a named link. */
@@ -25,6 +26,11 @@ export interface RouteEntry {
   /** 0 or absent = no MTU metric. */
   mtu?: number;
   gateway?: string;
+  /**
+   * @default "global" with a gateway, else "link" (IPv6 routes are always
+   * global in the kernel)
+   */
+  scope?: RouteScope;
 }
 
 /** Routing objects, as read from or wanted in the kernel. */
@@ -81,12 +87,13 @@ function normRoute(r: RouteEntry): Required<Omit<RouteEntry, "gateway">> & {
     metric: dst.family === 6 && metric === 0 ? 1024 : metric,
     mtu: r.mtu ?? 0,
     gateway: r.gateway ?? "",
+    scope: dst.family === 6 ? "global" : routeScopeOf(r),
   };
 }
 
 function routeFull(r: RouteEntry): string {
   const n = normRoute(r);
-  return `${n.destination}|${n.table}|${n.metric}|${n.device}|${n.mtu}|${n.gateway}`;
+  return `${n.destination}|${n.table}|${n.metric}|${n.device}|${n.mtu}|${n.gateway}|${n.scope}`;
 }
 
 function ruleKey(r: RuleSpec): string {

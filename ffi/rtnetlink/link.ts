@@ -32,6 +32,8 @@ export interface Link {
   /** MAC as `aa:bb:..`, "" when the link has none. */
   mac: string;
   mtu: number;
+  /** `ifi_type` (ARPHRD_*: 1 ethernet, 772 loopback, 65534 none). */
+  type: number;
   /** `ifi_flags` (IFF_*). */
   flags: number;
   /** Administratively up (`IFF_UP`). */
@@ -154,6 +156,7 @@ export function parseLink(msg: NetlinkMessage): Link {
     kind: "",
     mac: "",
     mtu: 0,
+    type: v.getUint16(2, true),
     flags,
     up: (flags & IFF_UP) !== 0,
   };

@@ -19,6 +19,7 @@ import {
   AF_UNSPEC,
   afOf,
   familyOf,
+  RT_SCOPE_HOST,
   RT_SCOPE_LINK,
   RT_SCOPE_UNIVERSE,
   RT_TABLE_MAIN,
@@ -41,10 +42,35 @@ export interface RouteSpec {
   metric?: number;
   /** Route MTU; absent or 0 = none. */
   mtu?: number;
-  /** Next hop; absent = directly connected (scope link). */
+  /** Next hop; absent = directly connected. */
   gateway?: string;
   /** RTPROT_*. @default 4 (static) */
   protocol?: number;
+  /** @default "global" with a gateway, else "link" */
+  scope?: RouteScope;
+}
+
+/** Route scopes by name (`ip route ... scope NAME`). */
+export type RouteScope = "global" | "link" | "host";
+
+const SCOPE_NUMBERS: Record<RouteScope, number> = {
+  global: RT_SCOPE_UNIVERSE,
+  link: RT_SCOPE_LINK,
+  host: RT_SCOPE_HOST,
+};
+
+/** The scope a route gets: its own, or global with a gateway, else link. */
+export function routeScopeOf(
+  route: { scope?: RouteScope; gateway?: string },
+): RouteScope {
+  return route.scope ?? (route.gateway ? "global" : "link");
+}
+
+/** The name of an RT_SCOPE_* number; undefined for site and unknown scopes. */
+export function routeScopeName(scope: number): RouteScope | undefined {
+  return (Object.keys(SCOPE_NUMBERS) as RouteScope[]).find((k) =>
+    SCOPE_NUMBERS[k] === scope
+  );
 }
 
 /** A route as the kernel reports it. */
@@ -87,7 +113,7 @@ export function encodeRoute(
     : mode === "add"
     ? NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL
     : NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-  const scope = route.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+  const scope = SCOPE_NUMBERS[routeScopeOf(route)];
   return buildMessage(type, flags, (e) => {
     // family, dst_len, src_len, tos, table, protocol, scope, type, flags
     e.u8(afOf(dst.family)).u8(dst.length).u8(0).u8(0);

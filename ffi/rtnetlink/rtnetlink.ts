@@ -38,6 +38,8 @@ import {
   encodeRoute,
   parseRoute,
   type Route,
+  type RouteScope,
+  routeScopeName,
 } from "./route.ts";
 import {
   encodeGetRules,
@@ -92,6 +94,11 @@ export interface ApplyResult {
 function describeRoute(r: RouteEntry): string {
   return `${r.destination} dev "${r.device}" table ${r.table}` +
     (r.metric ? ` metric ${r.metric}` : "") + (r.mtu ? ` mtu ${r.mtu}` : "");
+}
+
+function scopeEntry(scope: number): { scope?: RouteScope } {
+  const name = routeScopeName(scope);
+  return name === undefined ? {} : { scope: name };
 }
 
 function describeRule(r: RuleSpec): string {
@@ -288,6 +295,7 @@ export class RtNetlink {
       ...(r.metric === undefined ? {} : { metric: r.metric }),
       ...(r.mtu === undefined ? {} : { mtu: r.mtu }),
       ...(r.gateway === undefined ? {} : { gateway: r.gateway }),
+      ...(r.scope === undefined ? {} : { scope: r.scope }),
     };
   }
 
@@ -370,6 +378,7 @@ export class RtNetlink {
         metric: r.metric,
         mtu: r.mtu,
         ...(r.gateway === undefined ? {} : { gateway: r.gateway }),
+        ...scopeEntry(r.scope),
       }));
     const addresses: AddressEntry[] = (await this.addresses()).map((a) => ({
       ifname: a.ifname,

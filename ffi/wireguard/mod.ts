@@ -15,7 +15,9 @@ export {
 export { KernelWireGuard, type KernelWireGuardOptions } from "./kernel.ts";
 export {
   derivePublicKey,
+  probeSocket,
   socketPath,
+  type SocketState,
   UAPI_DIR,
   UserspaceWireGuard,
   type UserspaceWireGuardOptions,
@@ -38,6 +40,16 @@ export {
   type WireGuardGoState,
   type WireGuardGoStatus,
 } from "./wireguard_go.ts";
+export {
+  initialSupervisor,
+  superviseStep,
+  type SupervisorAction,
+  type SupervisorEvent,
+  type SupervisorModel,
+  type SupervisorOptions,
+  type SupervisorState,
+  type SupervisorStep,
+} from "./supervisor.ts";
 export {
   openWireGuard,
   type OpenWireGuardOptions,

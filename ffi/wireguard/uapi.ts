@@ -40,6 +40,33 @@ export function socketPath(name: string, dir = UAPI_DIR): string {
   return `${dir}/${name}.sock`;
 }
 
+/** What is at a UAPI socket path. */
+export type SocketState =
+  /** A process accepts connections. */
+  | "alive"
+  /** A socket file nobody listens on (its wireguard-go was killed). */
+  | "stale"
+  /** Nothing at the path. */
+  | "absent";
+
+/**
+ * Probes a UAPI socket by connecting to it: a socket file outlives a
+ * wireguard-go killed with SIGKILL, so only a connection tells whether it
+ * is served. Errors other than "refused" and "not found" (e.g. permission)
+ * are thrown.
+ */
+export async function probeSocket(path: string): Promise<SocketState> {
+  try {
+    const c = await Deno.connect({ transport: "unix", path });
+    c.close();
+    return "alive";
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "absent";
+    if (err instanceof Deno.errors.ConnectionRefused) return "stale";
+    throw err;
+  }
+}
+
 /** Sends one request and reads the reply up to its `errno=N` blank line. */
 async function exchange(
   path: string,
@@ -131,14 +158,17 @@ export class UserspaceWireGuard implements WgBackend {
     this.#dir = options.socketDir ?? UAPI_DIR;
   }
 
-  /** Whether a UAPI socket exists for `name`. */
+  /**
+   * Whether a wireguard-go serves `name`: its UAPI socket accepts a
+   * connection (a stale socket file left by a killed process does not count).
+   */
   async has(name: string): Promise<boolean> {
-    try {
-      const st = await Deno.stat(socketPath(name, this.#dir));
-      return st.isSocket === true;
-    } catch {
-      return false;
-    }
+    return (await this.socketState(name)) === "alive";
+  }
+
+  /** What is at `name`'s UAPI socket path (see {@linkcode probeSocket}). */
+  socketState(name: string): Promise<SocketState> {
+    return probeSocket(socketPath(name, this.#dir));
   }
 
   /** Reads a device with every peer and its statistics. */

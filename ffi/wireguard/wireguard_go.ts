@@ -5,19 +5,30 @@
  * and reports its status.
  *
  * A restarted wireguard-go comes back unconfigured; pass `onRestart` to
- * re-apply the device configuration.
+ * re-apply the device configuration. The decisions (when to start, how long
+ * to back off, what to ignore) are the pure machine of `supervisor.ts`; this
+ * class carries out its actions. Run one supervisor per interface: a second
+ * one would replace the first one's process, and they would take turns.
  *
  * @module
  */
-import { socketPath, UAPI_DIR } from "./uapi.ts";
+import { probeSocket, socketPath, UAPI_DIR } from "./uapi.ts";
+import {
+  type BackoffOptions,
+  initialSupervisor,
+  restartDelay,
+  superviseStep,
+  type SupervisorAction,
+  type SupervisorEvent,
+  type SupervisorModel,
+  type SupervisorOptions,
+  type SupervisorState,
+} from "./supervisor.ts";
+
+export { type BackoffOptions, restartDelay };
 
 /** Lifecycle of a supervised wireguard-go. */
-export type WireGuardGoState =
-  | "starting"
-  | "running"
-  | "backoff"
-  | "stopped"
-  | "failed";
+export type WireGuardGoState = SupervisorState;
 
 /** A status snapshot. */
 export interface WireGuardGoStatus {
@@ -31,6 +42,8 @@ export interface WireGuardGoStatus {
   restarts: number;
   /** Why the last process ended or failed to start ("" when none did). */
   lastError: string;
+  /** In `backoff`: ms until the next start attempt; else 0. */
+  retryInMs: number;
 }
 
 /** Options of {@linkcode WireGuardGo.start}. */
@@ -56,29 +69,11 @@ export interface WireGuardGoOptions {
    * A wireguard-go already serving this interface (e.g. left by an agent
    * that crashed) is stopped and replaced (`replace`), or makes `start`
    * fail (`fail`). Interface names are host-wide, so it cannot belong to
-   * anyone else. @default "replace"
+   * anyone else. A socket file nobody listens on is removed. @default "replace"
    */
   stale?: "replace" | "fail";
-}
-
-/** Bounds of {@linkcode restartDelay}. */
-export interface BackoffOptions {
-  /** First delay. @default 200 */
-  minMs?: number;
-  /** Largest delay. @default 30000 */
-  maxMs?: number;
-}
-
-/**
- * Delay before restart number `attempt` (0-based): doubling from `minMs`,
- * capped at `maxMs`.
- */
-export function restartDelay(
-  attempt: number,
-  options: BackoffOptions = {},
-): number {
-  const min = options.minMs ?? 200;
-  return Math.min(options.maxMs ?? 30_000, min * 2 ** Math.min(attempt, 30));
+  /** Clock for the backoff, in ms. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -118,35 +113,20 @@ async function gone(pid: number, ms: number): Promise<boolean> {
   return false;
 }
 
-/** A process runs this long before its restart counter resets. */
-const STABLE_MS = 10_000;
-
-async function socketAccepts(path: string): Promise<boolean> {
-  try {
-    const c = await Deno.connect({ transport: "unix", path });
-    c.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A supervised wireguard-go process. */
+/** A supervised wireguard-go process: one per interface, driven by {@linkcode superviseStep}. */
 export class WireGuardGo {
   readonly #ifname: string;
   readonly #opts: WireGuardGoOptions;
+  readonly #now: () => number;
+  #model: SupervisorModel = initialSupervisor();
   #child: Deno.ChildProcess | undefined;
-  #state: WireGuardGoState = "starting";
-  #restarts = 0;
-  #attempt = 0;
-  #lastError = "";
   #stderr = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #startedAt = 0;
 
   private constructor(ifname: string, opts: WireGuardGoOptions) {
     this.#ifname = ifname;
     this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
   }
 
   /**
@@ -158,31 +138,94 @@ export class WireGuardGo {
     options: WireGuardGoOptions = {},
   ): Promise<WireGuardGo> {
     const w = new WireGuardGo(ifname, options);
-    await w.#spawn();
+    const error = await w.#spawn();
+    if (error !== undefined) throw error;
     return w;
   }
 
   /** The current status. */
   get status(): WireGuardGoStatus {
+    const m = this.#model;
     return {
       interface: this.#ifname,
-      state: this.#state,
+      state: m.state,
       pid: this.#child?.pid ?? 0,
-      restarts: this.#restarts,
-      lastError: this.#lastError,
+      restarts: m.restarts,
+      lastError: m.lastError,
+      retryInMs: m.state === "backoff"
+        ? Math.max(0, m.retryAt - this.#now())
+        : 0,
     };
   }
 
-  async #replaceStale(path: string): Promise<void> {
-    if (!(await socketAccepts(path))) return;
+  /**
+   * Whether this supervisor still owns the interface: starting, running or
+   * waiting to restart. Start no other supervisor for it while this holds.
+   */
+  get active(): boolean {
+    const s = this.#model.state;
+    return s === "starting" || s === "running" || s === "backoff";
+  }
+
+  #dispatch(event: SupervisorEvent): void {
+    const options: SupervisorOptions = {};
+    if (this.#opts.backoffMinMs !== undefined) {
+      options.backoffMinMs = this.#opts.backoffMinMs;
+    }
+    if (this.#opts.backoffMaxMs !== undefined) {
+      options.backoffMaxMs = this.#opts.backoffMaxMs;
+    }
+    const step = superviseStep(this.#model, event, options);
+    this.#model = step.model;
+    for (const a of step.actions) this.#act(a);
+  }
+
+  #act(a: SupervisorAction): void {
+    switch (a.kind) {
+      case "spawn":
+        void this.#spawn();
+        return;
+      case "schedule":
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#dispatch({ kind: "timer", at: this.#now() });
+        }, a.delayMs);
+        return;
+      case "cancelTimer":
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        return;
+      case "terminate":
+        if (this.#child) this.#kill(this.#child.pid, "SIGTERM");
+        return;
+      case "restarted":
+        void (async () => {
+          try {
+            await this.#opts.onRestart?.();
+          } catch {
+            // the next reconcile pass configures the device anyway
+          }
+        })();
+        return;
+    }
+  }
+
+  /** Clears the socket path; throws when a live wireguard-go must stay. */
+  async #clearSocket(path: string): Promise<void> {
+    const state = await probeSocket(path);
+    if (state === "absent") return;
+    if (state === "stale") {
+      // left by a wireguard-go that was killed: nobody listens
+      await Deno.remove(path).catch(() => {});
+      return;
+    }
     const pids = await findWireGuardGo(this.#ifname);
     if (this.#opts.stale === "fail" || pids.length === 0) {
-      this.#state = "failed";
-      this.#lastError = `"${path}" is already served${
-        pids.length ? ` by pid ${pids.join(", ")}` : ""
-      }`;
       throw new Error(
-        `Cannot start wireguard-go for "${this.#ifname}": ${this.#lastError}; stop that process first`,
+        `Cannot start wireguard-go for "${this.#ifname}": "${path}" is already served${
+          pids.length ? ` by pid ${pids.join(", ")}` : ""
+        }; stop that process first`,
       );
     }
     for (const pid of pids) {
@@ -191,10 +234,29 @@ export class WireGuardGo {
     }
   }
 
-  async #spawn(): Promise<void> {
-    this.#state = "starting";
+  /**
+   * Starts one process and reports `ready` or `spawnFailed` to the
+   * machine; returns the error of a failed start.
+   */
+  async #spawn(): Promise<Error | undefined> {
+    try {
+      await this.#run();
+      this.#dispatch({ kind: "ready", at: this.#now() });
+      return undefined;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#dispatch({
+        kind: "spawnFailed",
+        at: this.#now(),
+        error: error.message,
+      });
+      return error;
+    }
+  }
+
+  async #run(): Promise<void> {
     const path = socketPath(this.#ifname, this.#opts.socketDir ?? UAPI_DIR);
-    await this.#replaceStale(path);
+    await this.#clearSocket(path);
     const bin = this.#opts.binary ?? "wireguard-go";
     const [cmd, args] = this.#opts.testNetns === undefined
       ? [bin, [this.#ifname]]
@@ -209,10 +271,8 @@ export class WireGuardGo {
         stderr: "piped",
       }).spawn();
     } catch (err) {
-      this.#state = "failed";
-      this.#lastError = `cannot run "${cmd}": ${err}`;
       throw new Error(
-        `Cannot start wireguard-go for "${this.#ifname}": ${this.#lastError}; install wireguard-go`,
+        `Cannot start wireguard-go for "${this.#ifname}": cannot run "${cmd}": ${err}; install wireguard-go`,
         { cause: err },
       );
     }
@@ -224,21 +284,16 @@ export class WireGuardGo {
       exited = true;
       this.#onExit(child, s);
     });
-    const deadline = Date.now() + (this.#opts.startTimeoutMs ?? 5000);
+    const timeoutMs = this.#opts.startTimeoutMs ?? 5000;
+    const deadline = Date.now() + timeoutMs;
     while (!exited && Date.now() < deadline) {
-      if (await socketAccepts(path)) {
-        this.#state = "running";
-        this.#startedAt = Date.now();
-        return;
-      }
+      if ((await probeSocket(path)) === "alive") return;
       await new Promise((r) => setTimeout(r, 5));
     }
     const why = exited
       ? `exited early: ${this.#stderr.trim().split("\n").at(-1) ?? ""}`
-      : `no socket at "${path}" after ${this.#opts.startTimeoutMs ?? 5000} ms`;
-    this.#lastError = why;
+      : `no socket at "${path}" after ${timeoutMs} ms`;
     if (!exited) this.#kill(child.pid, "SIGKILL");
-    this.#state = "failed";
     throw new Error(
       `Cannot start wireguard-go for "${this.#ifname}": ${why}; check that wireguard-go is installed and /dev/net/tun exists`,
     );
@@ -257,43 +312,14 @@ export class WireGuardGo {
 
   #onExit(child: Deno.ChildProcess, s: Deno.CommandStatus): void {
     if (child !== this.#child) return;
-    // Exits while starting are handled by #spawn's caller.
-    if (this.#state !== "running") return;
     const tail = this.#stderr.trim().split("\n").at(-1) ?? "";
-    this.#lastError = `exited with code ${s.code}${
-      s.signal ? ` (${s.signal})` : ""
-    }${tail ? `: ${tail}` : ""}`;
-    if (Date.now() - this.#startedAt > STABLE_MS) this.#attempt = 0;
-    const delay = this.#nextDelay();
-    this.#state = "backoff";
-    this.#timer = setTimeout(() => this.#restart(), delay);
-  }
-
-  async #restart(): Promise<void> {
-    this.#timer = undefined;
-    if (this.#state !== "backoff") return;
-    try {
-      await this.#spawn();
-      this.#restarts++;
-      await this.#opts.onRestart?.();
-    } catch (err) {
-      if ((this.#state as WireGuardGoState) === "stopped") return;
-      this.#lastError = err instanceof Error ? err.message : String(err);
-      this.#state = "backoff";
-      const delay = this.#nextDelay();
-      this.#timer = setTimeout(() => this.#restart(), delay);
-    }
-  }
-
-  #nextDelay(): number {
-    const bounds: BackoffOptions = {};
-    if (this.#opts.backoffMinMs !== undefined) {
-      bounds.minMs = this.#opts.backoffMinMs;
-    }
-    if (this.#opts.backoffMaxMs !== undefined) {
-      bounds.maxMs = this.#opts.backoffMaxMs;
-    }
-    return restartDelay(this.#attempt++, bounds);
+    this.#dispatch({
+      kind: "exited",
+      at: this.#now(),
+      error: `exited with code ${s.code}${s.signal ? ` (${s.signal})` : ""}${
+        tail ? `: ${tail}` : ""
+      }`,
+    });
   }
 
   #kill(pid: number, signal: Deno.Signal): void {
@@ -309,12 +335,9 @@ export class WireGuardGo {
    * `graceMs`). wireguard-go removes its TUN and socket on SIGTERM.
    */
   async stop(graceMs = 3000): Promise<void> {
-    this.#state = "stopped";
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#dispatch({ kind: "stop", at: this.#now() });
     const child = this.#child;
     if (!child) return;
-    this.#kill(child.pid, "SIGTERM");
     let t: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((r) => {
       t = setTimeout(() => r("timeout"), graceMs);

@@ -7,6 +7,10 @@
  */
 import type { AffiliateSpec } from "../../core/resources/specs.ts";
 import { writeFileAtomic } from "./server/snapshot.ts";
+import { readBoundedText } from "../../core/fs/read_bounded.ts";
+
+/** Largest peer cache read back (1024 peers take about 3 MiB). */
+const CACHE_MAX_BYTES = 64 << 20;
 
 /** File name inside the state dir. */
 export const CACHE_FILE = "discovery-cache.json";
@@ -17,17 +21,50 @@ interface CacheFile {
   affiliates: AffiliateSpec[];
 }
 
-function isAffiliate(v: unknown): v is AffiliateSpec {
-  const a = v as AffiliateSpec;
-  return typeof a === "object" && a !== null && typeof a.nodeId === "string" &&
-    Array.isArray(a.addresses) && Array.isArray(a.sources);
+const isString = (v: unknown): v is string => typeof v === "string";
+const isStrings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every(isString);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Reads the cache; a missing or damaged file gives an empty list. */
+/** Checks every field the mesh reads, so one damaged entry is dropped alone. */
+function isAffiliate(v: unknown): v is AffiliateSpec {
+  if (!isObject(v)) return false;
+  const scalars = ["nodeId", "hostname", "nodename", "machineType"] as const;
+  if (!scalars.every((k) => isString(v[k]))) return false;
+  if (!isString(v.operatingSystem) || !v.nodeId) return false;
+  if (!isStrings(v.addresses) || !isStrings(v.sources)) return false;
+  const ks = v.kubespan;
+  if (ks !== undefined) {
+    if (!isObject(ks) || !isString(ks.publicKey) || !isString(ks.address)) {
+      return false;
+    }
+    const lists = [
+      "additionalAddresses",
+      "endpoints",
+      "excludeAdvertisedNetworks",
+    ] as const;
+    if (!lists.every((k) => isStrings(ks[k]))) return false;
+  }
+  const cp = v.controlPlane;
+  if (cp !== undefined) {
+    if (!isObject(cp) || !Number.isInteger(cp.apiServerPort)) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads the cache; a missing or damaged file gives an empty list, a damaged
+ * entry is dropped alone.
+ */
 export async function readCache(stateDir: string): Promise<AffiliateSpec[]> {
   try {
     const raw = JSON.parse(
-      await Deno.readTextFile(`${stateDir}/${CACHE_FILE}`),
+      (await readBoundedText(`${stateDir}/${CACHE_FILE}`, {
+        maxBytes: CACHE_MAX_BYTES,
+      })).text,
     ) as CacheFile;
     if (raw?.version !== 1 || !Array.isArray(raw.affiliates)) return [];
     return raw.affiliates.filter(isAffiliate);

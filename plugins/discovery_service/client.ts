@@ -2,6 +2,11 @@
  * One connection to one discovery service: Hello, publish, Watch, refresh,
  * reconnect with backoff forever, follow redirects, leave.
  *
+ * As in Sidero's client, a Watch update that does not decrypt or decode
+ * keeps the affiliate's last good state (only a delete removes it), and
+ * after {@linkcode DiscoveryClient.leave} nothing is published again: the
+ * loop retries the delete instead.
+ *
  * @module
  */
 import { create } from "@bufbuild/protobuf";
@@ -108,6 +113,13 @@ export class DiscoveryClient {
   #observed: readonly EndpointSpec[] = [];
   #kick: (() => void) | undefined;
   #dirty = false;
+  /** Set by leave(): never publish again, delete instead. */
+  #left = false;
+  /** The service acknowledged the delete of this node. */
+  #deleted = false;
+  #running = false;
+  /** The refresh (AffiliateUpdate or delete) on the wire, if any. */
+  #inflight: Promise<void> | undefined;
   #lastWarn = -Infinity;
   #skipped = 0;
   #connectedOnce = false;
@@ -164,8 +176,12 @@ export class DiscoveryClient {
     return this.#publicIP ? [this.#publicIP] : [];
   }
 
-  /** Sets the local affiliate; a change is published at once. */
+  /**
+   * Sets the local affiliate; a change is published at once. Ignored after
+   * {@linkcode DiscoveryClient.leave} (a new client joins again).
+   */
   publish(local: AffiliateSpec, observed: readonly EndpointSpec[]): void {
+    if (this.#left) return;
     const plainBytes = encodeAffiliate(local);
     const endpoints = local.kubespan?.endpoints ?? [];
     const plain = Array.from(plainBytes).join(",") + "|" + endpoints.join(",");
@@ -184,19 +200,34 @@ export class DiscoveryClient {
     this.#kick?.();
   }
 
-  /** Deletes the local affiliate from the service (best effort, one try). */
+  /**
+   * Deletes the local affiliate from the service and stops publishing it
+   * for good. An update already on the wire lands first, so it cannot
+   * re-create the affiliate after the delete. Throws when this one try
+   * fails; a running loop then keeps retrying the delete on each refresh.
+   */
   async leave(): Promise<void> {
+    this.#left = true;
+    this.#local = undefined;
+    this.#dirty = false;
+    await this.#inflight;
     try {
-      await this.#client().affiliateDelete(
-        create(AffiliateDeleteRequestSchema, {
-          clusterId: this.#o.clusterId,
-          affiliateId: this.#o.nodeId,
-        }),
-        { timeoutMs: CALL_TIMEOUT_MS },
-      );
+      await this.#deleteSelf();
     } finally {
-      this.#dropConnection();
+      if (!this.#running) this.#dropConnection();
     }
+  }
+
+  async #deleteSelf(signal?: AbortSignal): Promise<void> {
+    if (this.#deleted) return;
+    await this.#client().affiliateDelete(
+      create(AffiliateDeleteRequestSchema, {
+        clusterId: this.#o.clusterId,
+        affiliateId: this.#o.nodeId,
+      }),
+      { timeoutMs: CALL_TIMEOUT_MS, ...(signal ? { signal } : {}) },
+    );
+    this.#deleted = true;
   }
 
   /** The typed client of the current target, over one shared connection. */
@@ -234,21 +265,41 @@ export class DiscoveryClient {
     this.#skipped = 0;
   }
 
+  /**
+   * Opens one wire affiliate; undefined when it is this node, has no data
+   * (endpoints harvested by another node) or does not decrypt or decode.
+   * Single bad items (an endpoint, an address, a prefix) are dropped alone.
+   */
   #decode(a: WireAffiliate): AffiliateSpec | undefined {
     if (a.id === this.#o.nodeId || a.data.length === 0) return undefined;
     try {
       const plain = this.#o.cipher.openData(a.data);
+      const skipped: string[] = [];
+      const onSkip = (item: string, reason: string) =>
+        skipped.push(`${item}: ${reason}`);
       const endpoints: string[] = [];
-      for (const e of a.endpoints) {
+      a.endpoints.forEach((e, i) => {
         try {
           endpoints.push(decodeEndpoint(this.#o.cipher.openEndpoint(e)));
-        } catch {
-          this.#warn("discovery: skipped an endpoint that does not decrypt", {
-            affiliate: a.id,
-          });
+        } catch (err) {
+          onSkip(
+            `endpoints[${i}]`,
+            err instanceof Error ? err.message : String(err),
+          );
         }
+      });
+      const spec = decodeAffiliate(plain, {
+        endpoints,
+        source: this.#o.source,
+        onSkip,
+      });
+      if (skipped.length > 0) {
+        this.#warn(
+          "discovery: dropped parts of an affiliate that do not decode",
+          { affiliate: a.id, items: skipped },
+        );
       }
-      return decodeAffiliate(plain, endpoints, this.#o.source);
+      return spec;
     } catch (err) {
       this.#warn(
         "discovery: skipped an affiliate that does not decrypt or decode",
@@ -261,7 +312,14 @@ export class DiscoveryClient {
     }
   }
 
-  async #refresh(signal: AbortSignal) {
+  /** Publishes the local affiliate (or, after leave, deletes it). */
+  #refresh(signal: AbortSignal): Promise<void> {
+    const run = this.#left ? this.#deleteSelf(signal) : this.#update(signal);
+    this.#inflight = run.catch(() => {});
+    return run;
+  }
+
+  async #update(signal: AbortSignal) {
     const local = this.#local;
     if (!local) return;
     this.#dirty = false;
@@ -281,7 +339,7 @@ export class DiscoveryClient {
       }),
       opts,
     );
-    if (!this.#o.harvest) return;
+    if (!this.#o.harvest || this.#left) return;
     const byId = new Map<string, Uint8Array[]>();
     for (const o of this.#observed) {
       if (o.affiliateID === this.#o.nodeId) continue;
@@ -294,6 +352,7 @@ export class DiscoveryClient {
       byId.set(o.affiliateID, list);
     }
     for (const [affiliateId, endpoints] of byId) {
+      if (this.#left) return;
       await this.#client().affiliateUpdate(
         create(AffiliateUpdateRequestSchema, {
           clusterId: this.#o.clusterId,
@@ -333,14 +392,12 @@ export class DiscoveryClient {
         this.#forget(a.id);
         continue;
       }
+      // An update without usable data keeps the last good state (and a
+      // pending grace period: harvested endpoints are not a re-publish).
       const spec = this.#decode(a);
-      if (spec) {
-        this.#remote.set(a.id, spec);
-        this.#grace.delete(a.id);
-        continue;
-      }
-      // Endpoints harvested by another node (no data) are not a re-publish.
-      if (!this.#grace.has(a.id)) this.#remote.delete(a.id);
+      if (!spec) continue;
+      this.#remote.set(a.id, spec);
+      this.#grace.delete(a.id);
     }
   }
 
@@ -353,7 +410,10 @@ export class DiscoveryClient {
     const next = new Map<string, AffiliateSpec>();
     for (const a of affiliates) {
       const spec = this.#decode(a);
+      const last = this.#remote.get(a.id);
       if (spec) next.set(a.id, spec);
+      // Data that does not decode keeps the last good state.
+      else if (a.data.length > 0 && last) next.set(a.id, last);
     }
     this.#grace.clear();
     if (this.#connectedOnce || this.#seeded) {
@@ -481,6 +541,15 @@ export class DiscoveryClient {
 
   /** Runs until `signal` aborts; never throws. */
   async run(signal: AbortSignal): Promise<void> {
+    this.#running = true;
+    try {
+      await this.#loop(signal);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
     let attempt = 0;
     const random = this.#o.random ?? Math.random;
     while (!signal.aborted) {

@@ -17,6 +17,7 @@ export {
 } from "./crypto.ts";
 export {
   decodeAffiliate,
+  type DecodeAffiliateOptions,
   decodeEndpoint,
   encodeAffiliate,
   encodeEndpoint,

@@ -2,14 +2,19 @@
  * Converts between the agent's {@linkcode AffiliateSpec} and the
  * `sidero.discovery.client` protobuf payload (before encryption).
  *
+ * Decoding is per item, as Talos does it: one address, prefix or endpoint
+ * that does not decode is dropped (and reported), not the whole affiliate.
+ *
  * @module
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   AffiliateSchema,
+  ControlPlaneSchema,
   EndpointSchema,
   type IPPrefix,
   IPPrefixSchema,
+  type KubeSpan,
   KubeSpanSchema,
 } from "../../proto/gen/sidero/discovery/client/affiliate_pb.ts";
 import {
@@ -21,7 +26,11 @@ import {
   parseIP,
   parsePrefix,
 } from "../../core/netaddr/ip.ts";
-import type { AffiliateSpec } from "../../core/resources/specs.ts";
+import { parseKey } from "../../core/identity/keys.ts";
+import type {
+  AffiliateKubeSpan,
+  AffiliateSpec,
+} from "../../core/resources/specs.ts";
 
 /** Encodes one `ip:port` endpoint as an `Endpoint` message. */
 export function encodeEndpoint(text: string): Uint8Array {
@@ -73,46 +82,131 @@ export function encodeAffiliate(spec: AffiliateSpec): Uint8Array {
   if (spec.kubespan) {
     msg.kubespan = create(KubeSpanSchema, {
       publicKey: spec.kubespan.publicKey,
-      address: parseIP(spec.kubespan.address).bytes,
+      address: spec.kubespan.address
+        ? parseIP(spec.kubespan.address).bytes
+        : new Uint8Array(),
       additionalAddresses: spec.kubespan.additionalAddresses.map(prefixToPB),
       excludeAdvertisedAddresses: spec.kubespan.excludeAdvertisedNetworks.map(
         prefixToPB,
       ),
     });
   }
+  if (spec.controlPlane) {
+    msg.controlPlane = create(ControlPlaneSchema, {
+      apiServerPort: spec.controlPlane.apiServerPort,
+    });
+  }
   return toBinary(AffiliateSchema, msg);
 }
 
+/** Options of {@linkcode decodeAffiliate}. */
+export interface DecodeAffiliateOptions {
+  /** The affiliate's endpoints, already opened and decoded. @default [] */
+  endpoints?: readonly string[];
+  /** Name put into `sources`. */
+  source: string;
+  /**
+   * Called once per item dropped because it does not decode, with the
+   * item's path (`addresses[1]`, `kubespan.additionalAddresses[0]`, ...)
+   * and the reason. @default ignore
+   */
+  onSkip?: (item: string, reason: string) => void;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Decodes each item with `decode`, dropping (and reporting) the bad ones. */
+function eachItem<T>(
+  items: readonly T[],
+  path: string,
+  decode: (item: T) => string,
+  skip: (item: string, reason: string) => void,
+): string[] {
+  const out: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      out.push(decode(item));
+    } catch (err) {
+      skip(`${path}[${i}]`, message(err));
+    }
+  });
+  return out;
+}
+
 /**
- * Decodes affiliate data plus its (already opened) endpoints.
+ * Decodes affiliate data plus its (already opened) endpoints. Items that do
+ * not decode are dropped one by one: a node address, a prefix, the mesh
+ * address (left empty, as Talos leaves it zero), or the whole KubeSpan block
+ * when its public key is not a WireGuard key (the node cannot be a peer).
  *
- * @throws {Error} when the bytes are not a valid payload
+ * @throws {Error} only when the bytes are not an `Affiliate` message at all
  */
 export function decodeAffiliate(
   bytes: Uint8Array,
-  endpoints: readonly string[],
-  source: string,
+  options: DecodeAffiliateOptions,
 ): AffiliateSpec {
   const msg = fromBinary(AffiliateSchema, bytes);
+  const skip = options.onSkip ?? (() => {});
+  const ip = (b: Uint8Array) => formatIP(ipFromBytes(b));
   const spec: AffiliateSpec = {
     nodeId: msg.nodeId,
     hostname: msg.hostname,
     nodename: msg.nodename,
     machineType: msg.machineType,
     operatingSystem: msg.operatingSystem,
-    addresses: msg.addresses.map((a) => formatIP(ipFromBytes(a))),
-    sources: [source],
+    addresses: eachItem(msg.addresses, "addresses", ip, skip),
+    sources: [options.source],
   };
-  if (msg.kubespan) {
-    spec.kubespan = {
-      publicKey: msg.kubespan.publicKey,
-      address: formatIP(ipFromBytes(msg.kubespan.address)),
-      additionalAddresses: msg.kubespan.additionalAddresses.map(prefixFromPB),
-      excludeAdvertisedNetworks: msg.kubespan.excludeAdvertisedAddresses.map(
-        prefixFromPB,
-      ),
-      endpoints: [...endpoints],
-    };
+  const ks = msg.kubespan;
+  if (ks) {
+    const kubespan = decodeKubeSpan(ks, options.endpoints ?? [], skip);
+    if (kubespan) spec.kubespan = kubespan;
+  }
+  if (msg.controlPlane) {
+    const port = msg.controlPlane.apiServerPort;
+    if (port > 65535) {
+      skip("controlPlane", `API server port ${port} is out of range`);
+    } else {
+      spec.controlPlane = { apiServerPort: port };
+    }
   }
   return spec;
+}
+
+function decodeKubeSpan(
+  ks: KubeSpan,
+  endpoints: readonly string[],
+  skip: (item: string, reason: string) => void,
+): AffiliateKubeSpan | undefined {
+  try {
+    parseKey(ks.publicKey);
+  } catch (err) {
+    skip("kubespan", message(err));
+    return undefined;
+  }
+  let address = "";
+  try {
+    if (ks.address.length > 0) address = formatIP(ipFromBytes(ks.address));
+  } catch (err) {
+    skip("kubespan.address", message(err));
+  }
+  return {
+    publicKey: ks.publicKey,
+    address,
+    additionalAddresses: eachItem(
+      ks.additionalAddresses,
+      "kubespan.additionalAddresses",
+      prefixFromPB,
+      skip,
+    ),
+    excludeAdvertisedNetworks: eachItem(
+      ks.excludeAdvertisedAddresses,
+      "kubespan.excludeAdvertisedAddresses",
+      prefixFromPB,
+      skip,
+    ),
+    endpoints: [...endpoints],
+  };
 }

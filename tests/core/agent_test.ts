@@ -9,6 +9,7 @@ import type {
   AffiliateSpec,
   PluginStatusSpec,
 } from "../../core/resources/specs.ts";
+import type { HostAddress } from "../../core/mesh/node_addresses.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import {
   assert,
@@ -93,23 +94,35 @@ async function setup(extraYaml = "", options: { kubespan?: boolean } = {}) {
   return { dir, configPath, write };
 }
 
+const UP = { operational: true, physical: true, carrier: true };
+
+function hostAddr(
+  address: string,
+  link = "eth0",
+  over: Partial<HostAddress> = {},
+): HostAddress {
+  return { address, link, scope: "global", linkState: UP, ...over };
+}
+
+const DEFAULT_HOST: HostAddress[] = [
+  hostAddr("192.0.2.10/24"),
+  hostAddr("fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169/64", "kubespan", {
+    linkState: { operational: true, physical: false, carrier: true },
+  }),
+];
+
 async function start(
   configPath: string,
   dir: string,
   plugins: AnyPluginDefinition[],
+  host: HostAddress[] = DEFAULT_HOST,
 ) {
   return await Agent.start({
     configPath,
     plugins,
     log: silentLogger(),
     sysfsRoot: `${dir}/sys`,
-    hostAddresses: {
-      addresses: () =>
-        Promise.resolve([
-          "192.0.2.10",
-          "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169",
-        ]),
-    },
+    hostAddresses: { addresses: () => Promise.resolve(host) },
   });
 }
 
@@ -154,6 +167,75 @@ Deno.test("Agent publishes its affiliate and merges remote ones", async () => {
       ),
       false,
     );
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent with kubespan disabled publishes its affiliate without a KubeSpan block", async () => {
+  const { dir, configPath } = await setup("", { kubespan: false });
+  const published: AffiliateSpec[] = [];
+  const agent = await start(
+    configPath,
+    dir,
+    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
+  );
+  try {
+    await agent.settle();
+    const local = published.at(-1)!;
+    assertEquals(local.addresses, ["192.0.2.10"]);
+    assertEquals(local.kubespan, undefined, JSON.stringify(local.kubespan));
+    const stored = agent.store.get<AffiliateSpec>(
+      "affiliates",
+      agent.identity.nodeId,
+    )!.spec;
+    assertEquals(stored.kubespan, undefined);
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent publishes addresses of up links only, sorted, never pod networks", async () => {
+  // advertiseKubernetesNetworks on: the pod CIDR is advertised as a network
+  // but an address inside it is still no node address (as Talos' NoK8s filter).
+  const { dir, configPath } = await setup(
+    "advertise: {kubernetesNetworks: [10.244.0.0/16]}\n",
+  );
+  const patched = (await Deno.readTextFile(configPath)).replace(
+    "kubespan: {enabled: true,",
+    "kubespan: {enabled: true, advertiseKubernetesNetworks: true,",
+  );
+  await Deno.writeTextFile(configPath, patched);
+  const published: AffiliateSpec[] = [];
+  const noCarrier = { operational: true, physical: true, carrier: false };
+  const agent = await start(
+    configPath,
+    dir,
+    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
+    [
+      hostAddr("192.0.2.10/24", "eth1"),
+      hostAddr("2001:db8::10/64", "eth1"),
+      hostAddr("10.0.0.5/24", "eth0"),
+      hostAddr("198.51.100.9/24", "eth2", { linkState: noCarrier }),
+      hostAddr("10.244.1.1/24", "cni0"),
+      hostAddr("fe80::1/64", "eth0", { scope: "link" }),
+      hostAddr("fd7f:175a:b97c:5603::9/64", "siderolink"),
+    ],
+  );
+  try {
+    await agent.settle();
+    const local = published.at(-1)!;
+    assertEquals(local.addresses, ["10.0.0.5", "192.0.2.10", "2001:db8::10"]);
+    assertEquals(local.kubespan?.endpoints, [
+      "10.0.0.5:51820",
+      "192.0.2.10:51820",
+      "[2001:db8::10]:51820",
+      "203.0.113.7:51820",
+      "198.51.100.1:5000",
+    ]);
+    assertEquals(local.kubespan?.additionalAddresses, ["10.244.0.0/16"]);
   } finally {
     await agent.stop();
     await Deno.remove(dir, { recursive: true });

@@ -39,7 +39,15 @@ Deno.test("attachApi serves a real agent, notifies systemd and keeps secrets in"
     plugins: BUILTIN_PLUGINS,
     log: silentLogger(),
     sysfsRoot: `${dir}/sys`,
-    hostAddresses: { addresses: () => Promise.resolve(["192.0.2.10"]) },
+    hostAddresses: {
+      addresses: () =>
+        Promise.resolve([{
+          address: "192.0.2.10/24",
+          link: "eth0",
+          scope: "global",
+          linkState: { operational: true, physical: true, carrier: true },
+        }]),
+    },
   });
   try {
     const api = await attachApi(agent, "9.9.9");

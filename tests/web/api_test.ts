@@ -312,3 +312,111 @@ Deno.test("GET / serves the dashboard page without external resources", async ()
   );
   stop.abort();
 });
+
+Deno.test("requests for a host other than loopback are refused (DNS rebinding)", async () => {
+  const { get, stop } = setup();
+  for (
+    const host of [
+      "127.0.0.1:7443",
+      "127.0.0.1",
+      "localhost:7443",
+      "LOCALHOST",
+      "[::1]:7443",
+      "[::1]",
+    ]
+  ) {
+    const res = await get("/v1/identity", { headers: { host } });
+    assertEquals(res.status, 200, host);
+    await res.body?.cancel();
+  }
+  for (
+    const host of [
+      "rebind.example:7443",
+      "rebind.example",
+      "127.0.0.1.nip.io:7443",
+      "192.168.1.5:7443",
+      "localhost.example",
+      "",
+    ]
+  ) {
+    for (const path of ["/v1/identity", "/", "/metrics", "/v1/watch"]) {
+      const res = await get(path, { headers: { host } });
+      assertEquals(res.status, 421, `${host} ${path}`);
+      const body = await res.json();
+      assertEquals(body.error.code, "host_not_allowed");
+      assertStringIncludes(body.error.message, "answers only for loopback");
+    }
+  }
+  stop.abort();
+});
+
+Deno.test("cross-origin requests are refused; same-origin ones (the dashboard) are not", async () => {
+  const { fake, get, stop } = setup();
+  const host = "127.0.0.1:7443";
+  const ok = [
+    {},
+    { origin: "http://127.0.0.1:7443" },
+    { "sec-fetch-site": "same-origin" },
+    { "sec-fetch-site": "none" },
+  ];
+  for (const headers of ok) {
+    const res = await get("/v1/identity", { headers: { host, ...headers } });
+    assertEquals(res.status, 200, JSON.stringify(headers));
+    await res.body?.cancel();
+  }
+  const refused = [
+    { origin: "http://evil.example" },
+    { origin: "null" },
+    { origin: "http://127.0.0.1:3000" },
+    { origin: "https://127.0.0.1:7443" },
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site" },
+  ];
+  for (const headers of refused) {
+    const res = await get("/v1/identity", { headers: { host, ...headers } });
+    assertEquals(res.status, 403, JSON.stringify(headers));
+    assertEquals((await res.json()).error.code, "cross_origin");
+  }
+  // A cross-origin POST never reaches the token check, let alone the action.
+  let reloads = 0;
+  fake.deps.reload = () => {
+    reloads++;
+    return Promise.resolve();
+  };
+  const post = await get("/v1/reload", {
+    method: "POST",
+    headers: {
+      host,
+      origin: "http://evil.example",
+      authorization: `Bearer ${fake.secrets.token}`,
+    },
+  });
+  assertEquals([post.status, reloads], [403, 0]);
+  await post.body?.cancel();
+  stop.abort();
+});
+
+Deno.test("a non-loopback listen is answered under its own address too", async () => {
+  const fake = fakeAgent();
+  const stop = new AbortController();
+  const named = createApi(fake.deps, {
+    signal: stop.signal,
+    hostPolicy: { hosts: ["192.168.1.5"] },
+  });
+  const wildcard = createApi(fake.deps, {
+    signal: stop.signal,
+    hostPolicy: { anyAddress: true },
+  });
+  const status = async (app: typeof named, host: string) => {
+    const res = await app.request("/healthz", { headers: { host } });
+    await res.body?.cancel();
+    return res.status;
+  };
+  assertEquals(await status(named, "192.168.1.5:7443"), 200);
+  assertEquals(await status(named, "127.0.0.1:7443"), 200);
+  assertEquals(await status(named, "192.168.1.6:7443"), 421);
+  assertEquals(await status(wildcard, "192.168.1.6:7443"), 200);
+  assertEquals(await status(wildcard, "[fd00::5]:7443"), 200);
+  assertEquals(await status(wildcard, "box.example:7443"), 421);
+  stop.abort();
+});

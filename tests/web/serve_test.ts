@@ -199,3 +199,89 @@ Deno.test("a watch client that goes away releases its store subscription", async
     await server.close();
   }
 });
+
+/** One raw HTTP/1.1 request (fetch would set its own Host); returns the status. */
+async function rawStatus(
+  connect: Deno.ConnectOptions | Deno.UnixConnectOptions,
+  headers: Record<string, string>,
+  path = "/v1/identity",
+): Promise<number> {
+  const conn = "path" in connect
+    ? await Deno.connect(connect)
+    : await Deno.connect(connect);
+  try {
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\n${head}Connection: close\r\n\r\n`,
+      ),
+    );
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+    }
+    const text = new TextDecoder().decode(
+      new Uint8Array(chunks.flatMap((c) => [...c])),
+    );
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed by the server
+    }
+  }
+}
+
+Deno.test("serveApi answers loopback hosts, refuses rebound names, and trusts the unix socket", async () => {
+  const fake = fakeAgent();
+  const dir = await Deno.makeTempDir();
+  const socket = `${dir}/api.sock`;
+  const server = await serveApi(fake.deps, { listen: "127.0.0.1:0", socket });
+  try {
+    const port = Number(new URL(server.url).port);
+    const tcp = { hostname: "127.0.0.1", port };
+    assertEquals(await rawStatus(tcp, { Host: `127.0.0.1:${port}` }), 200);
+    assertEquals(await rawStatus(tcp, { Host: `localhost:${port}` }), 200);
+    assertEquals(await rawStatus(tcp, { Host: `rebind.example:${port}` }), 421);
+    assertEquals(
+      await rawStatus(tcp, {
+        Host: `127.0.0.1:${port}`,
+        Origin: "http://rebind.example",
+      }),
+      403,
+    );
+    // fetch (the CLI's client) sends Host 127.0.0.1:<port>: still answered.
+    assertEquals((await fetchList(server.url, "identity")).length, 1);
+    const unix = { transport: "unix" as const, path: socket };
+    assertEquals(await rawStatus(unix, { Host: "localhost" }), 200);
+    assertEquals(await rawStatus(unix, { Host: "anything.example" }), 200);
+    assertEquals(
+      await rawStatus(unix, { Host: "localhost", Origin: "http://x.example" }),
+      403,
+    );
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serveApi on a wildcard address with allowNonLoopback answers any address, no other name", async () => {
+  const fake = fakeAgent();
+  const server = await serveApi(fake.deps, {
+    listen: "0.0.0.0:0",
+    allowNonLoopback: true,
+  });
+  try {
+    const port = Number(new URL(server.url).port);
+    const tcp = { hostname: "127.0.0.1", port };
+    assertEquals(await rawStatus(tcp, { Host: `192.0.2.10:${port}` }), 200);
+    assertEquals(await rawStatus(tcp, { Host: `box.example:${port}` }), 421);
+  } finally {
+    await server.close();
+  }
+});

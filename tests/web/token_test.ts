@@ -58,3 +58,26 @@ Deno.test("tokensEqual", () => {
   assert(!tokensEqual("abc", "abd"), "differs");
   assert(!tokensEqual("abc", "abcd"), "length");
 });
+
+Deno.test("loadOrCreateToken refuses a symlinked or oversized token file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const token = "a".repeat(64);
+    await Deno.writeTextFile(`${dir}/elsewhere`, token + "\n");
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/api-token`);
+    await assertRejects(
+      () => loadOrCreateToken(dir),
+      TokenFileError,
+      "it is a symbolic link",
+    );
+    await Deno.remove(`${dir}/api-token`);
+    await Deno.writeFile(`${dir}/api-token`, new Uint8Array(1 << 20));
+    await assertRejects(
+      () => loadOrCreateToken(dir),
+      TokenFileError,
+      "more than the limit of 4 KiB",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,7 +4,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { serveDiscovery } from "./serve.ts";
+import {
+  FileReadError,
+  readBoundedText,
+} from "../../../core/fs/read_bounded.ts";
+import {
+  formatDuration,
+  parseDuration,
+} from "../../../core/config/duration.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import {
+  DEFAULT_GC_INTERVAL_MS,
+  MIN_GC_INTERVAL_MS,
+  serveDiscovery,
+} from "./serve.ts";
 
 const HELP = `Usage: edgespan discovery serve --listen ADDR [options]
 
@@ -19,12 +32,36 @@ Options:
   --tls-key FILE       PEM private key
   --state-file FILE    keep state across restarts (written atomically)
   --redirect HOST:PORT send every client to another service
-  --rate N             requests per second per client IP (default 15)
+  --rate N             requests per second per client address (default 15);
+                       a call over it waits up to its own deadline
   --burst N            rate-limit burst (default 60)
   --trust-proxy        take the client IP from X-Real-IP / X-Forwarded-For
-  --max-conns-per-ip N open connections from one client IP (default 1024)
+  --max-conns-per-ip N open connections from one client address (default 1024)
+  --max-clusters N     clusters held in all (default ${DEFAULT_LIMITS.clustersMax})
+  --max-affiliates N   affiliates over all clusters (default ${DEFAULT_LIMITS.totalAffiliatesMax},
+                       about 11 KiB each at the largest)
+  --max-watchers N     open Watch streams in all (default ${DEFAULT_LIMITS.watchersMax})
+  --gc-interval D      how often expired affiliates are dropped (default ${
+  formatDuration(DEFAULT_GC_INTERVAL_MS)
+})
   -h, --help           show this help
+
+A client address is an IPv4 address or an IPv6 /64. Over a total, requests
+get gRPC ResourceExhausted naming the limit.
 `;
+
+/** A whole number >= 1, or a message naming the flag. */
+function count(
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+): number | string {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && String(n) === text.trim()
+    ? n
+    : `--${flag} must be a whole number >= 1, got "${text}"`;
+}
 
 /** Runs the command; resolves with the exit code when the service stops. */
 export async function discoveryServeCommand(args: string[]): Promise<number> {
@@ -42,6 +79,10 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
         burst: { type: "string" },
         "trust-proxy": { type: "boolean" },
         "max-conns-per-ip": { type: "string" },
+        "max-clusters": { type: "string" },
+        "max-affiliates": { type: "string" },
+        "max-watchers": { type: "string" },
+        "gc-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -69,10 +110,45 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
     console.error("--rate must be > 0 and --burst >= 1");
     return 2;
   }
-  const maxPerIp = Number(values["max-conns-per-ip"] ?? 1024);
-  if (!Number.isInteger(maxPerIp) || maxPerIp < 1) {
-    console.error("--max-conns-per-ip must be a whole number >= 1");
+  const counts = {
+    maxPerIp: count("max-conns-per-ip", values["max-conns-per-ip"], 1024),
+    clustersMax: count(
+      "max-clusters",
+      values["max-clusters"],
+      DEFAULT_LIMITS.clustersMax,
+    ),
+    totalAffiliatesMax: count(
+      "max-affiliates",
+      values["max-affiliates"],
+      DEFAULT_LIMITS.totalAffiliatesMax,
+    ),
+    watchersMax: count(
+      "max-watchers",
+      values["max-watchers"],
+      DEFAULT_LIMITS.watchersMax,
+    ),
+  };
+  const bad = Object.values(counts).find((v) => typeof v === "string");
+  if (bad !== undefined) {
+    console.error(bad);
     return 2;
+  }
+  const { maxPerIp, clustersMax, totalAffiliatesMax, watchersMax } =
+    counts as Record<keyof typeof counts, number>;
+  let gcIntervalMs = DEFAULT_GC_INTERVAL_MS;
+  if (values["gc-interval"] !== undefined) {
+    try {
+      gcIntervalMs = parseDuration(values["gc-interval"]);
+    } catch (err) {
+      console.error(`--gc-interval: ${(err as Error).message}`);
+      return 2;
+    }
+    if (gcIntervalMs < MIN_GC_INTERVAL_MS) {
+      console.error(
+        `--gc-interval must be at least ${formatDuration(MIN_GC_INTERVAL_MS)}`,
+      );
+      return 2;
+    }
   }
   const log = (message: string, fields?: Record<string, unknown>) =>
     console.error(
@@ -83,8 +159,8 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
       listen: values.listen,
       ...(values["tls-cert"] && values["tls-key"]
         ? {
-          tlsCert: await Deno.readTextFile(values["tls-cert"]),
-          tlsKey: await Deno.readTextFile(values["tls-key"]),
+          tlsCert: (await readBoundedText(values["tls-cert"])).text,
+          tlsKey: (await readBoundedText(values["tls-key"])).text,
         }
         : {}),
       ...(values["state-file"] ? { stateFile: values["state-file"] } : {}),
@@ -92,6 +168,8 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
       rateLimit: { rate, burst },
       trustProxyHeaders: values["trust-proxy"] ?? false,
       maxConnectionsPerIp: maxPerIp,
+      limits: { clustersMax, totalAffiliatesMax, watchersMax },
+      gcIntervalMs,
       log,
     });
     const stop = () => void server.close();
@@ -105,7 +183,11 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
     console.error(
       `Cannot run the discovery service: ${(err as Error).message}`,
     );
-    return 1;
+    // A file the operator named that cannot be used is their mistake (2),
+    // anything else is the service failing (1).
+    const unusableFile = err instanceof FileReadError ||
+      (err as Error).cause instanceof FileReadError;
+    return unusableFile ? 2 : 1;
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Limits of the discovery service, the same as the published service's.
+ * Limits of the discovery service: the published service's per-request and
+ * per-cluster limits, plus totals over all clusters that bound memory.
  *
  * @module
  */
@@ -21,13 +22,26 @@ export interface DiscoveryLimits {
   /** Longest TTL in ms. @default 30 min */
   ttlMaxMs: number;
   /**
+   * Clusters held at once, watched or not (the published service has no
+   * such total). @default 1024
+   */
+  clustersMax: number;
+  /**
+   * Affiliates over all clusters. A max-size affiliate (2 KiB data, 64
+   * endpoints) takes about 11 KiB, so the default bounds the state to about
+   * 45 MiB. @default 4096
+   */
+  totalAffiliatesMax: number;
+  /** Open Watch streams over all clusters. @default 8192 */
+  watchersMax: number;
+  /**
    * Affiliates with a change pending for one watcher before it is dropped
    * with "lost update" (changes of one affiliate are coalesced). @default 1024
    */
   watcherBuffer: number;
 }
 
-/** The published service's limits. */
+/** The published service's limits and edgespan's totals. */
 export const DEFAULT_LIMITS: Readonly<DiscoveryLimits> = {
   clusterIdMax: 256,
   affiliateIdMax: 256,
@@ -36,6 +50,9 @@ export const DEFAULT_LIMITS: Readonly<DiscoveryLimits> = {
   endpointsMax: 64,
   affiliatesMax: 1024,
   ttlMaxMs: 30 * 60_000,
+  clustersMax: 1024,
+  totalAffiliatesMax: 4096,
+  watchersMax: 8192,
   watcherBuffer: 1024,
 };
 

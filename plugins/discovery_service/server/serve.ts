@@ -15,8 +15,14 @@ import { DEFAULT_LIMITS, type DiscoveryLimits } from "./limits.ts";
 import { renderMetrics, RequestCounters } from "./metrics.ts";
 import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";
 import { CLUSTER_SERVICE_PATH, createClusterService } from "./service.ts";
+import { clientKey } from "./client_address.ts";
 import { loadStateFile, saveStateFile } from "./snapshot.ts";
 import { DiscoveryState } from "./state.ts";
+
+/** How often GC runs unless told otherwise. */
+export const DEFAULT_GC_INTERVAL_MS = 10_000;
+/** The shortest GC interval accepted. */
+export const MIN_GC_INTERVAL_MS = 100;
 
 /** Options of {@linkcode serveDiscovery}. */
 export interface ServeDiscoveryOptions {
@@ -28,21 +34,32 @@ export interface ServeDiscoveryOptions {
   tlsKey?: string;
   /** Snapshot file; loaded at start, written periodically and on close. */
   stateFile?: string;
-  /** @default DEFAULT_LIMITS */
+  /**
+   * Per-request, per-cluster and total limits (clusters, affiliates,
+   * watchers). @default DEFAULT_LIMITS
+   */
   limits?: Partial<DiscoveryLimits>;
-  /** @default { rate: 15, burst: 60 } */
+  /** Per client address (IPv4, or IPv6 /64). @default { rate: 15, burst: 60 } */
   rateLimit?: RateLimitOptions;
-  /** Longest wait for a rate-limit token before ResourceExhausted. @default 1000 */
+  /**
+   * Longest wait for a rate-limit token; a call waits at most until its own
+   * deadline (`grpc-timeout`), then gets ResourceExhausted. @default 60_000
+   */
   maxRateWaitMs?: number;
+  /** Calls waiting for a rate-limit token at once. @default 4096 */
+  maxRateWaiters?: number;
   /** Watch snapshots encoded and sent at the same time. @default 4 */
   concurrentSnapshots?: number;
   /** Redirect every Hello here (`host:port`). */
   redirectEndpoint?: string;
   /** Trust `X-Real-IP` / `X-Forwarded-For`. @default false */
   trustProxyHeaders?: boolean;
-  /** Open connections from one client IP. @default 1024 */
+  /** Open connections from one client address (IPv4, or IPv6 /64). @default 1024 */
   maxConnectionsPerIp?: number;
-  /** @default 60_000 */
+  /**
+   * How often expired affiliates and endpoints are dropped (and watchers
+   * told); lists and snapshots hide expired ones at once. @default 10_000
+   */
   gcIntervalMs?: number;
   /** @default 60_000 */
   snapshotIntervalMs?: number;
@@ -71,6 +88,12 @@ export async function serveDiscovery(
 ): Promise<DiscoveryServer> {
   const now = options.now ?? Date.now;
   const log = options.log ?? (() => {});
+  const gcIntervalMs = options.gcIntervalMs ?? DEFAULT_GC_INTERVAL_MS;
+  if (!(gcIntervalMs >= MIN_GC_INTERVAL_MS)) {
+    throw new RangeError(
+      `Cannot run discovery GC every ${gcIntervalMs} ms: use at least ${MIN_GC_INTERVAL_MS} ms`,
+    );
+  }
   const limits: DiscoveryLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const state = new DiscoveryState(limits, now);
   const limiter = new RateLimiter(
@@ -83,13 +106,22 @@ export async function serveDiscovery(
     log("discovery state loaded", { file: options.stateFile, affiliates: n });
   }
 
+  const lastExhausted = new Map<string, number>();
   const service = createClusterService({
     state,
     limits,
     limiter,
     counters,
     trustProxyHeaders: options.trustProxyHeaders ?? false,
-    maxRateWaitMs: options.maxRateWaitMs ?? 1000,
+    maxRateWaitMs: options.maxRateWaitMs ?? 60_000,
+    maxRateWaiters: options.maxRateWaiters ?? 4096,
+    onExhausted(method, message) {
+      // One line per kind of refusal per minute: a flood must not flood the log.
+      const kind = message.replace(/\d+/g, "N");
+      if (now() - (lastExhausted.get(kind) ?? -Infinity) < 60_000) return;
+      lastExhausted.set(kind, now());
+      log("discovery service refused a call over a limit", { method, message });
+    },
     snapshotGate: new Gate(options.concurrentSnapshots ?? 16),
     snapshotHoldMs: 5_000,
     ...(options.redirectEndpoint
@@ -160,6 +192,7 @@ export async function serveDiscovery(
   let lastRefusal = -Infinity;
   const loop = acceptLoop(listener, { stream: route, plain }, {
     tls,
+    clientKey,
     ...(options.maxConnectionsPerIp
       ? { maxConnectionsPerIp: options.maxConnectionsPerIp }
       : {}),
@@ -189,7 +222,7 @@ export async function serveDiscovery(
   const snapshot = async () => {
     if (options.stateFile) await saveStateFile(options.stateFile, state);
   };
-  const gcTimer = setInterval(gc, options.gcIntervalMs ?? 60_000);
+  const gcTimer = setInterval(gc, gcIntervalMs);
   const snapTimer = options.stateFile
     ? setInterval(() => {
       snapshot().catch((err) =>

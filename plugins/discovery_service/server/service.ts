@@ -1,6 +1,6 @@
 /**
  * The `sidero.discovery.server.Cluster` service on our HTTP/2 transport:
- * routing by path, gRPC request checks, per-IP rate limit, decoding,
+ * routing by path, gRPC request checks, per-client rate limit, decoding,
  * validation, status codes and request counting. Watch streams through
  * `watch_stream.ts`; the rest are unary.
  *
@@ -27,7 +27,7 @@ import {
   WatchRequestSchema,
 } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import { tryParseIP } from "../../../core/netaddr/ip.ts";
-import { pickClientAddress } from "./client_address.ts";
+import { clientKey, pickClientAddress } from "./client_address.ts";
 import {
   checkClusterId,
   type DiscoveryLimits,
@@ -61,8 +61,31 @@ export interface ServiceDeps extends WatchDeps {
   redirectEndpoint?: string;
   /** Take the client IP from `X-Real-IP` / `X-Forwarded-For`. */
   trustProxyHeaders: boolean;
-  /** Longest time a call waits for a rate-limit token. */
+  /**
+   * Longest time a call waits for a rate-limit token: its own deadline
+   * (`grpc-timeout`) when shorter.
+   */
   maxRateWaitMs: number;
+  /** Calls waiting for a token at once; more are refused at once. */
+  maxRateWaiters: number;
+  /** Told about each call refused because a total or rate limit is reached. */
+  onExhausted?: (method: string, message: string) => void;
+}
+
+/** Waits `ms`; rejects with the signal's reason when it aborts first. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Largest request message accepted (an update at every limit fits). */
@@ -164,21 +187,53 @@ export function createClusterService(
     ),
   };
 
-  async function admit(stream: ServerStream, ip: string): Promise<void> {
-    const deadline = parseGrpcTimeout(
+  let waiting = 0;
+
+  /**
+   * Takes a rate-limit token for the caller, waiting for one as long as the
+   * call's deadline allows (as the published service does), so a burst from
+   * one address is delayed rather than refused.
+   */
+  async function admit(
+    stream: ServerStream,
+    key: string,
+    startedAt: number,
+  ): Promise<void> {
+    const timeout = parseGrpcTimeout(
       stream.request.headers.get("grpc-timeout"),
     );
-    const wait = limiter.take(
-      ip,
-      Math.min(deps.maxRateWaitMs, deadline ?? Infinity),
-    );
+    const left = timeout === undefined
+      ? Infinity
+      : timeout - (performance.now() - startedAt);
+    const wait = limiter.take(key, Math.min(deps.maxRateWaitMs, left));
+    if (wait === 0) return;
+    const { rate, burst } = limiter.options;
     if (wait === Infinity) {
-      throw new GrpcError("ResourceExhausted", "rate limit exceeded");
+      throw new GrpcError(
+        "ResourceExhausted",
+        `rate limit of ${rate} calls/s per client address (burst ${burst}): no call slot is free within the call's deadline`,
+      );
     }
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (waiting >= deps.maxRateWaiters) {
+      limiter.refund(key);
+      throw new GrpcError(
+        "ResourceExhausted",
+        `rate limit of ${rate} calls/s per client address: ${deps.maxRateWaiters} calls are already waiting`,
+      );
+    }
+    waiting++;
+    try {
+      await abortableDelay(wait, stream.signal);
+    } catch (err) {
+      limiter.refund(key);
+      throw err;
+    } finally {
+      waiting--;
+    }
   }
 
   async function call(stream: ServerStream, method: string): Promise<void> {
+    const startedAt = performance.now();
     const out = new GrpcResponder(stream);
     let status: GrpcStatusName = "OK";
     let message = "";
@@ -198,8 +253,11 @@ export function createClusterService(
         );
       }
       const body = await readRequestMessage(stream, MAX_REQUEST_BYTES);
-      await admit(stream, ip);
       if (handler) {
+        // Unary calls wait for a token; Watch streams are never limited (the
+        // watcher and connection caps bound them), so a site behind one NAT
+        // that restarts at once gets every watch opened without delay.
+        await admit(stream, clientKey(ip), startedAt);
         await out.send(grpcFrame(handler(body, ip)));
       } else {
         const req = decode(WatchRequestSchema, body);
@@ -211,10 +269,9 @@ export function createClusterService(
         ? { status: "Canceled" as const, message: "" }
         : asGrpcError(err));
     }
-    counters.count(
-      method in methods || method === "Watch" ? method : "Unknown",
-      status,
-    );
+    const name = method in methods || method === "Watch" ? method : "Unknown";
+    counters.count(name, status);
+    if (status === "ResourceExhausted") deps.onExhausted?.(name, message);
     out.finish(status, message);
   }
 

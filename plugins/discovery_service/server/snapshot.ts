@@ -4,6 +4,17 @@
  * @module
  */
 import type { DiscoveryState, StateDump } from "./state.ts";
+import {
+  FileReadError,
+  readBoundedText,
+} from "../../../core/fs/read_bounded.ts";
+
+/**
+ * Largest state file read back: 4096 max-size affiliates take about 25 MiB
+ * of JSON, so this leaves room for raised limits while a device or a runaway
+ * file cannot fill memory.
+ */
+export const STATE_FILE_MAX_BYTES = 256 << 20;
 
 /** Writes the state to `path` atomically, mode 0600. */
 export async function saveStateFile(
@@ -38,10 +49,12 @@ export async function loadStateFile(
 ): Promise<number> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = (await readBoundedText(path, { maxBytes: STATE_FILE_MAX_BYTES }))
+      .text;
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return 0;
-    throw new Error(`Cannot read discovery state "${path}": ${String(err)}`, {
+    if (err instanceof FileReadError && err.reason === "missing") return 0;
+    const why = err instanceof FileReadError ? err.detail : String(err);
+    throw new Error(`Cannot read discovery state "${path}": ${why}`, {
       cause: err,
     });
   }

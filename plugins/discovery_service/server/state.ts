@@ -25,8 +25,12 @@ export type WatchEvent =
   | { kind: "update"; affiliate: AffiliateView }
   | { kind: "delete"; id: string };
 
+/**
+ * An endpoint is kept as its bytes in a one-byte string only: a separate
+ * Uint8Array per endpoint costs a backing store of its own (about 400 bytes
+ * more each, 64 per affiliate).
+ */
 interface StoredEndpoint {
-  bytes: Uint8Array;
   key: string;
   expiresAt: number;
 }
@@ -130,25 +134,86 @@ export interface StateDump {
   }[];
 }
 
+/**
+ * The bytes as a flat one-byte string. `String.fromCharCode` over a chunk
+ * builds it in one piece; appending byte by byte would leave a chain of cons
+ * strings behind (about 1 KiB for a 32-byte endpoint).
+ */
 function keyOf(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
   return s;
 }
 
-function view(a: StoredAffiliate): AffiliateView {
-  return { id: a.id, data: a.data, endpoints: a.endpoints.map((e) => e.bytes) };
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
-/** The clusters of one service instance. */
+/** The endpoints as views into one buffer (one backing store per view). */
+function endpointBytes(endpoints: readonly StoredEndpoint[]): Uint8Array[] {
+  let total = 0;
+  for (const e of endpoints) total += e.key.length;
+  const buf = new Uint8Array(total);
+  const out: Uint8Array[] = [];
+  let o = 0;
+  for (const { key } of endpoints) {
+    for (let i = 0; i < key.length; i++) buf[o + i] = key.charCodeAt(i);
+    out.push(buf.subarray(o, o + key.length));
+    o += key.length;
+  }
+  return out;
+}
+
+function view(a: StoredAffiliate): AffiliateView {
+  return { id: a.id, data: a.data, endpoints: endpointBytes(a.endpoints) };
+}
+
+function exhausted(message: string): DiscoveryRequestError {
+  return new DiscoveryRequestError("resource_exhausted", message);
+}
+
+/**
+ * The clusters of one service instance. Besides the published service's
+ * per-cluster limits it caps clusters, affiliates and watchers in total, so
+ * memory stays bounded whatever clients send; a refused request changes
+ * nothing (no empty cluster is left behind).
+ */
 export class DiscoveryState {
   readonly #clusters = new Map<string, Cluster>();
   readonly #limits: DiscoveryLimits;
   readonly #now: () => number;
+  #affiliates = 0;
+  #watchers = 0;
 
   constructor(limits: DiscoveryLimits, now: () => number) {
     this.#limits = limits;
     this.#now = now;
+  }
+
+  /** Throws when no new cluster may be created. */
+  #checkNewCluster(): void {
+    if (this.#clusters.size >= this.#limits.clustersMax) {
+      throw exhausted(
+        `too many clusters in the service (limit ${this.#limits.clustersMax})`,
+      );
+    }
+  }
+
+  /** Throws when `c` (undefined: a new cluster) cannot take one more affiliate. */
+  #checkNewAffiliate(c: Cluster | undefined): void {
+    if (!c) this.#checkNewCluster();
+    else if (c.affiliates.size >= this.#limits.affiliatesMax) {
+      throw exhausted("too many affiliates in the cluster");
+    }
+    if (this.#affiliates >= this.#limits.totalAffiliatesMax) {
+      throw exhausted(
+        `too many affiliates in the service (limit ${this.#limits.totalAffiliatesMax})`,
+      );
+    }
   }
 
   #cluster(id: string): Cluster {
@@ -181,47 +246,42 @@ export class DiscoveryState {
     checkClusterId(clusterId, this.#limits);
     checkAffiliateId(affiliateId, this.#limits);
     checkUpdate(data, endpoints, ttlMs, this.#limits);
-    const c = this.#cluster(clusterId);
+    const existing = this.#clusters.get(clusterId);
     const expiresAt = this.#now() + ttlMs;
-    let a = c.affiliates.get(affiliateId);
+    let a = existing?.affiliates.get(affiliateId);
     let changed = false;
     if (!a) {
-      if (c.affiliates.size >= this.#limits.affiliatesMax) {
-        throw new DiscoveryRequestError(
-          "resource_exhausted",
-          "too many affiliates in the cluster",
-        );
-      }
+      this.#checkNewAffiliate(existing);
       a = { id: affiliateId, data: new Uint8Array(), expiresAt, endpoints: [] };
       changed = true;
     }
     const merged = a.endpoints.slice();
     for (const bytes of endpoints) {
       const key = keyOf(bytes);
-      const known = merged.find((e) => e.key === key);
-      if (known) {
-        if (expiresAt > known.expiresAt) {
-          merged[merged.indexOf(known)] = { ...known, expiresAt };
-        }
+      const i = merged.findIndex((e) => e.key === key);
+      if (i >= 0) {
+        if (expiresAt > merged[i]!.expiresAt) merged[i] = { key, expiresAt };
         continue;
       }
       if (merged.length >= this.#limits.endpointsMax) {
-        throw new DiscoveryRequestError(
-          "resource_exhausted",
-          "too many endpoints for the affiliate",
-        );
+        throw exhausted("too many endpoints for the affiliate");
       }
-      merged.push({ bytes: bytes.slice(), key, expiresAt });
+      merged.push({ key, expiresAt });
       changed = true;
     }
+    // Every check passed: from here on nothing throws.
+    const c = existing ?? this.#cluster(clusterId);
     a.endpoints = merged;
     if (data && data.length > 0) {
-      if (keyOf(data) !== keyOf(a.data)) changed = true;
-      a.data = data.slice();
+      if (!sameBytes(data, a.data)) {
+        changed = true;
+        a.data = data.slice();
+      }
       a.expiresAt = expiresAt;
     } else if (expiresAt > a.expiresAt) {
       a.expiresAt = expiresAt;
     }
+    if (!c.affiliates.has(affiliateId)) this.#affiliates++;
     c.affiliates.set(affiliateId, a);
     if (changed) this.#notify(c, { kind: "update", affiliate: view(a) });
   }
@@ -232,6 +292,7 @@ export class DiscoveryState {
     checkAffiliateId(affiliateId, this.#limits);
     const c = this.#clusters.get(clusterId);
     if (!c || !c.affiliates.delete(affiliateId)) return;
+    this.#affiliates--;
     this.#notify(c, { kind: "delete", id: affiliateId });
   }
 
@@ -249,12 +310,20 @@ export class DiscoveryState {
   /**
    * Registers a watcher; returns the snapshot it must be sent first and the
    * cluster generation it reflects (equal generations = equal snapshots).
+   *
+   * @throws {DiscoveryRequestError} when the watcher or cluster total is reached
    */
   watch(clusterId: string): {
     snapshot: () => AffiliateView[];
     watcher: Watcher;
     generation: string;
   } {
+    if (this.#watchers >= this.#limits.watchersMax) {
+      throw exhausted(
+        `too many watchers in the service (limit ${this.#limits.watchersMax})`,
+      );
+    }
+    if (!this.#clusters.has(clusterId)) this.#checkNewCluster();
     const c = this.#cluster(clusterId);
     const now = this.#now();
     // Expired-but-not-collected affiliates are filtered by time: count them.
@@ -262,6 +331,7 @@ export class DiscoveryState {
     for (const a of c.affiliates.values()) if (a.expiresAt > now) live++;
     const watcher = new Watcher(this.#limits.watcherBuffer);
     c.watchers.add(watcher);
+    this.#watchers++;
     return {
       snapshot: () => this.list(clusterId),
       watcher,
@@ -271,7 +341,9 @@ export class DiscoveryState {
 
   /** Drops a watcher (stream ended). */
   unwatch(clusterId: string, watcher: Watcher): void {
-    this.#clusters.get(clusterId)?.watchers.delete(watcher);
+    if (this.#clusters.get(clusterId)?.watchers.delete(watcher)) {
+      this.#watchers--;
+    }
   }
 
   /**
@@ -286,6 +358,7 @@ export class DiscoveryState {
       for (const a of [...c.affiliates.values()]) {
         if (a.expiresAt <= now) {
           c.affiliates.delete(a.id);
+          this.#affiliates--;
           dropped++;
           this.#notify(c, { kind: "delete", id: a.id });
           continue;
@@ -306,13 +379,11 @@ export class DiscoveryState {
 
   /** Counts for metrics. */
   stats(): StateStats {
-    let affiliates = 0;
-    let watchers = 0;
-    for (const c of this.#clusters.values()) {
-      affiliates += c.affiliates.size;
-      watchers += c.watchers.size;
-    }
-    return { clusters: this.#clusters.size, affiliates, watchers };
+    return {
+      clusters: this.#clusters.size,
+      affiliates: this.#affiliates,
+      watchers: this.#watchers,
+    };
   }
 
   /** Everything needed to restore the state after a restart. */
@@ -327,7 +398,7 @@ export class DiscoveryState {
           data: b64(a.data),
           expiresAt: a.expiresAt,
           endpoints: a.endpoints.map((e) => ({
-            bytes: b64(e.bytes),
+            bytes: btoa(e.key),
             expiresAt: e.expiresAt,
           })),
         })),
@@ -337,7 +408,8 @@ export class DiscoveryState {
 
   /**
    * Loads a dump (replacing nothing that is newer); entries that break a
-   * limit are skipped. Returns how many affiliates were restored.
+   * limit, or do not fit in the totals, are skipped. Returns how many
+   * affiliates were restored.
    */
   restore(dump: StateDump): number {
     const unb64 = (s: string) =>
@@ -348,17 +420,16 @@ export class DiscoveryState {
         try {
           checkClusterId(cd.id, this.#limits);
           checkAffiliateId(ad.id, this.#limits);
-          const c = this.#cluster(cd.id);
-          if (c.affiliates.has(ad.id)) continue;
-          if (c.affiliates.size >= this.#limits.affiliatesMax) continue;
+          const existing = this.#clusters.get(cd.id);
+          if (existing?.affiliates.has(ad.id)) continue;
+          this.#checkNewAffiliate(existing);
           const endpoints = ad.endpoints.slice(0, this.#limits.endpointsMax)
-            .map((e) => {
-              const bytes = unb64(e.bytes);
-              return { bytes, key: keyOf(bytes), expiresAt: e.expiresAt };
-            })
-            .filter((e) => e.bytes.length <= this.#limits.endpointMax);
+            .map((e) => ({ key: atob(e.bytes), expiresAt: e.expiresAt }))
+            .filter((e) => e.key.length <= this.#limits.endpointMax);
           const data = unb64(ad.data);
           if (data.length > this.#limits.dataMax) continue;
+          const c = existing ?? this.#cluster(cd.id);
+          this.#affiliates++;
           c.affiliates.set(ad.id, {
             id: ad.id,
             data,
@@ -368,7 +439,8 @@ export class DiscoveryState {
           c.generation++;
           restored++;
         } catch {
-          // A damaged entry is skipped; the owner re-publishes it.
+          // A damaged entry, or one over a total, is skipped; the owner
+          // re-publishes it.
         }
       }
     }

@@ -7,14 +7,18 @@
 import type { DiscoveryServeConfig } from "../../../core/config/types.ts";
 import { backoffDelay } from "../target.ts";
 import {
+  FileReadError,
+  readBoundedText,
+} from "../../../core/fs/read_bounded.ts";
+import {
   type DiscoveryServer,
   serveDiscovery,
   type ServeDiscoveryOptions,
 } from "./serve.ts";
 
 /**
- * Turns the site config's `discovery.serve` into service options, reading
- * the certificate and key files.
+ * Turns the site config's `discovery.serve` into service options (totals
+ * and GC interval included), reading the certificate and key files.
  *
  * @throws {Error} naming the file that cannot be read
  */
@@ -23,10 +27,12 @@ export async function serveOptionsFromConfig(
 ): Promise<ServeDiscoveryOptions> {
   const read = async (path: string) => {
     try {
-      return await Deno.readTextFile(path);
+      return (await readBoundedText(path)).text;
     } catch (err) {
       throw new Error(
-        `Cannot read discovery.serve TLS file "${path}": ${String(err)}`,
+        `Cannot read discovery.serve TLS file "${path}": ${
+          err instanceof FileReadError ? err.detail : String(err)
+        }`,
         { cause: err },
       );
     }
@@ -37,6 +43,11 @@ export async function serveOptionsFromConfig(
       ? { tlsCert: await read(cfg.tlsCert), tlsKey: await read(cfg.tlsKey) }
       : {}),
     ...(cfg.stateFile ? { stateFile: cfg.stateFile } : {}),
+    limits: {
+      ...(cfg.maxClusters ? { clustersMax: cfg.maxClusters } : {}),
+      ...(cfg.maxAffiliates ? { totalAffiliatesMax: cfg.maxAffiliates } : {}),
+    },
+    ...(cfg.gcIntervalMs ? { gcIntervalMs: cfg.gcIntervalMs } : {}),
   };
 }
 

@@ -86,8 +86,15 @@ export function createWatch(deps: WatchDeps) {
     signal: AbortSignal,
   ): Promise<{ status: GrpcStatusName; message: string }> {
     const release = await deps.snapshotGate.acquire(signal);
+    let watching;
+    try {
+      watching = deps.state.watch(clusterId);
+    } catch (err) {
+      release(); // over a total: no stream, no permit held
+      throw err;
+    }
+    const { snapshot, watcher, generation } = watching;
     const timer = setTimeout(release, deps.snapshotHoldMs);
-    const { snapshot, watcher, generation } = deps.state.watch(clusterId);
     try {
       try {
         await out.send(snapshotFrame(clusterId, generation, snapshot));

@@ -175,3 +175,53 @@ Deno.test("edgespan get prints KubeSpan's columns, humanised in tables and raw i
   assertEquals(missing.code, 1);
   assert(missing.err.startsWith('No peerstatuses resource with id "nope"'));
 });
+
+Deno.test("edgespan validate refuses hostile inputs with exit 2 and the file's name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good =
+      `cluster: {id: x, secret: "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk="}\n`;
+    const rows = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ];
+    for (const [name, prev] of ["ba", "cb", "dc", "ed", "fe", "gf", "hg"]) {
+      rows.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    }
+    await Deno.writeTextFile(`${dir}/bomb.yaml`, `${good}${rows.join("\n")}\n`);
+    await Deno.writeTextFile(
+      `${dir}/dev-null.yaml`,
+      `${good}node: {stateDir: /dev/null}\n`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/relative.yaml`,
+      `${good}node: {stateDir: state}\n`,
+    );
+    const cases: [string, string][] = [
+      ["/dev/zero", "(file): it is a character device, not a regular file"],
+      [`${dir}/bomb.yaml`, "line 6: YAML aliases expand to more than 10000"],
+      [`${dir}/dev-null.yaml`, 'node.stateDir: "/dev/null" is not a directory'],
+      [
+        `${dir}/relative.yaml`,
+        'node.stateDir: "state" is not an absolute path',
+      ],
+    ];
+    for (const [file, why] of cases) {
+      const r = await cli(["validate", "--config", file]);
+      assertEquals(r.code, 2, `${file}: ${r.err}`);
+      assertStringIncludes(r.err, `Cannot use config "${file}"`);
+      assertStringIncludes(r.err, why);
+      assertStringIncludes(r.err, "Nothing was changed.");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("edgespan gen config wants an absolute --state-dir", async () => {
+  const r = await cli(["gen", "config", "--state-dir", "state"]);
+  assertEquals(r.code, 2);
+  assertEquals(
+    r.err,
+    'The --state-dir "state" is not an absolute path: give the full path, e.g. /var/lib/edgespan\n',
+  );
+});

@@ -189,3 +189,72 @@ Deno.test("validateConfig() checks plugin switches and their options", () => {
     ],
   );
 });
+
+Deno.test("validateConfig() never echoes a value that may be a secret", () => {
+  const token = "tok-0123456789abcdef";
+  const plugins: KnownPlugin[] = [{
+    name: "discovery-static",
+    // A plugin that (wrongly) repeats a value it was given.
+    validateOptions: (o) => [{
+      path: "apiToken",
+      message: `"${String(o.apiToken)}" is not a valid token`,
+    }],
+  }];
+  const cases: [unknown, string][] = [
+    [
+      { cluster: SECRET },
+      "cluster: expected a mapping, got a string (value not shown)",
+    ],
+    [SECRET, "(top level): expected a mapping, got a string (value not shown)"],
+    [
+      { cluster: { id: "x", secret: { value: SECRET } } },
+      "cluster.secret: expected a string, got a mapping",
+    ],
+    [
+      {
+        ...base(),
+        plugins: { "discovery-static": { apiToken: token } },
+      },
+      'plugins.discovery-static.apiToken: "(value not shown)" is not a valid token',
+    ],
+    [
+      {
+        ...base(),
+        log: { level: SECRET, format: "json" },
+        kubespan: { psk: SECRET },
+      },
+      'log.level: "(value not shown)" is not one of "debug", "info", "warn", "error"',
+    ],
+  ];
+  for (const [raw, expected] of cases) {
+    const got = problems(raw, plugins);
+    assert(got.includes(expected), `${JSON.stringify(got)} lacks ${expected}`);
+    for (const line of got) {
+      assert(!line.includes(SECRET), `leaks the secret: ${line}`);
+      assert(!line.includes(token), `leaks the token: ${line}`);
+    }
+  }
+  // A secret pasted as a key is not repeated in the path.
+  assertEquals(problems({ ...base(), [SECRET]: null }), [
+    "(key not shown): unknown key; known keys here are cluster, discovery, kubespan, node, wireguard, advertise, api, reconcile, log, plugins",
+  ]);
+  // Values at other paths are still quoted, to help find the mistake.
+  assertEquals(problems({ ...base(), log: { level: "loud" } }), [
+    'log.level: "loud" is not one of "debug", "info", "warn", "error"',
+  ]);
+});
+
+Deno.test("validateConfig() wants node.stateDir to be an absolute path", () => {
+  for (const stateDir of ["state", "./state", "~/edgespan"]) {
+    assertEquals(problems({ ...base(), node: { stateDir } }), [
+      `node.stateDir: "${stateDir}" is not an absolute path; write the full path of a directory, e.g. /var/lib/edgespan`,
+    ]);
+  }
+  assertEquals(problems({ ...base(), node: { stateDir: "" } }), [
+    "node.stateDir: must not be empty",
+  ]);
+  assertEquals(
+    problems({ ...base(), node: { stateDir: "/srv/edgespan" } }),
+    [],
+  );
+});

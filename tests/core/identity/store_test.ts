@@ -4,6 +4,7 @@ import {
   IdentityError,
   loadOrCreateKeyPair,
   loadOrCreateNodeId,
+  NODE_ID_FILE,
 } from "../../../core/identity/store.ts";
 import { publicKeyOf } from "../../../core/identity/keys.ts";
 import {
@@ -12,6 +13,7 @@ import {
   assertMatch,
   assertNotEquals,
   assertRejects,
+  assertStringIncludes,
 } from "../../_tools/assert.ts";
 
 const DERIVED = {
@@ -134,4 +136,155 @@ Deno.test("base62() encodes big-endian numbers", () => {
   assertEquals(base62(new Uint8Array([62])), "10");
   assertEquals(base62(new Uint8Array([1, 0])), "48");
   assert(base62(new Uint8Array(32).fill(255)).length <= 43);
+});
+
+Deno.test("loadOrCreateKeyPair() refuses a symlinked key file, dangling or not", async () => {
+  await withStateDir(async (dir) => {
+    const elsewhere = `${dir}-elsewhere`;
+    await loadOrCreateKeyPair(elsewhere, DERIVED);
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.symlink(
+      `${elsewhere}/${IDENTITY_FILE}`,
+      `${dir}/${IDENTITY_FILE}`,
+    );
+    for (const target of ["real", "dangling"]) {
+      if (target === "dangling") {
+        await Deno.remove(elsewhere, { recursive: true });
+      }
+      const err = await assertRejects(
+        () => loadOrCreateKeyPair(dir, DERIVED),
+        IdentityError,
+      );
+      assertEquals(
+        err.message,
+        `Cannot use identity file "${dir}/${IDENTITY_FILE}": it is a symbolic link, which is not followed here; ` +
+          "the key file must be a regular file in the state directory: replace the link with the file it points to",
+        target,
+      );
+      assert((await Deno.lstat(`${dir}/${IDENTITY_FILE}`)).isSymlink);
+    }
+  });
+});
+
+Deno.test("loadOrCreateKeyPair() refuses a key file owned by another user", async () => {
+  if (Deno.uid() !== 0) {
+    console.log("skipped: only root can give a file to another user");
+    return;
+  }
+  await withStateDir(async (dir) => {
+    await loadOrCreateKeyPair(dir, DERIVED);
+    await Deno.chown(`${dir}/${IDENTITY_FILE}`, 4242, 4242);
+    const err = await assertRejects(
+      () => loadOrCreateKeyPair(dir, DERIVED),
+      IdentityError,
+    );
+    assertMatch(
+      err.message,
+      /owned by uid 4242, not by the user running edgespan \(uid 0\)/,
+    );
+    assertMatch(err.message, /chown 0 /);
+  });
+});
+
+Deno.test("loadOrCreateKeyPair() refuses a group-readable key file", async () => {
+  await withStateDir(async (dir) => {
+    await loadOrCreateKeyPair(dir, DERIVED);
+    await Deno.chmod(`${dir}/${IDENTITY_FILE}`, 0o640);
+    await assertRejects(
+      () => loadOrCreateKeyPair(dir, DERIVED),
+      IdentityError,
+      "readable by other users (mode 0640)",
+    );
+  });
+});
+
+Deno.test("loadOrCreateNodeId() refuses a symlink and a corrupt file with an IdentityError", async () => {
+  await withStateDir(async (dir) => {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}-id`, "nodeId: abc\n");
+    await Deno.symlink(`${dir}-id`, `${dir}/${NODE_ID_FILE}`);
+    await assertRejects(
+      () => loadOrCreateNodeId(dir),
+      IdentityError,
+      "symbolic link",
+    );
+    await Deno.remove(`${dir}/${NODE_ID_FILE}`);
+    await Deno.remove(`${dir}-id`);
+    await Deno.writeTextFile(`${dir}/${NODE_ID_FILE}`, "nodeId: [unclosed");
+    await assertRejects(
+      () => loadOrCreateNodeId(dir),
+      IdentityError,
+      "no valid nodeId",
+    );
+  });
+});
+
+Deno.test("loadOrCreateKeyPair() names a state dir that is not a directory", async () => {
+  await withStateDir(async (dir) => {
+    await Deno.writeTextFile(dir, "not a directory");
+    const err = await assertRejects(
+      () => loadOrCreateKeyPair(dir, DERIVED),
+      IdentityError,
+    );
+    assertEquals(
+      err.message,
+      `Cannot use identity file "${dir}": node.stateDir is not a directory; set it to a directory such as /var/lib/edgespan`,
+    );
+  });
+});
+
+Deno.test("loadOrCreateKeyPair() on a full disk names the path and leaves no temp files", async () => {
+  if (Deno.uid() !== 0) {
+    console.log("skipped: needs root for unshare -m and mount -t tmpfs");
+    return;
+  }
+  const root = await Deno.makeTempDir({ prefix: "edgespan-full-" });
+  try {
+    const child = new URL("./_full_disk_child.ts", import.meta.url).pathname;
+    const config = new URL("../../../deno.json", import.meta.url).pathname;
+    // A private mount namespace: the 4 KiB tmpfs vanishes with the child.
+    const run = await new Deno.Command("unshare", {
+      args: [
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount -t tmpfs -o size=4k edgespan-full "$1" && exec "$2" run -A --config "$3" "$4" "$1"',
+        "sh",
+        root,
+        Deno.execPath(),
+        config,
+        child,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assertEquals(run.code, 0, stderr);
+    const got = JSON.parse(new TextDecoder().decode(run.stdout).trim());
+    const state = `${root}/state`;
+    for (
+      const [what, file] of [
+        ["keyPair", IDENTITY_FILE],
+        ["nodeId", NODE_ID_FILE],
+      ] as const
+    ) {
+      assertEquals(got[what].ok, false, `${what} should fail on a full disk`);
+      assertEquals(got[what].name, "IdentityError", got[what].message);
+      assertMatch(
+        got[what].message,
+        new RegExp(
+          `^Cannot use identity file "${state}/${file}": cannot write it: .*No space left on device.*; ` +
+            `free space on the file system of "${state}" or set node.stateDir to another directory$`,
+        ),
+      );
+    }
+    assertEquals(got.token.ok, false, "the API token cannot be written either");
+    assertStringIncludes(got.token.message, `${state}/api-token`);
+    assertEquals(got.files, [], "no file, temporary or partial, may be left");
+    assertEquals([...Deno.readDirSync(root)], [], "the tmpfs must be gone");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

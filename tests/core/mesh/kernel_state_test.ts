@@ -29,12 +29,13 @@ Deno.test("desiredKernelState() matches KubeSpan's routing and clamps MSS", () =
   });
   assertEquals(
     s.routes.map((r) =>
-      `${r.destination} table ${r.table} metric ${r.metric} mtu ${r.mtu} dev ${r.device}`
+      `${r.destination} table ${r.table} metric ${r.metric} mtu ${r.mtu} dev ${r.device} scope ${r.scope}`
     ),
     [
-      "0.0.0.0/0 table 180 metric 1 mtu 1420 dev kubespan",
-      "::/0 table 180 metric 1 mtu 1420 dev kubespan",
+      "0.0.0.0/0 table 180 metric 1 mtu 1420 dev kubespan scope global",
+      "::/0 table 180 metric 1 mtu 1420 dev kubespan scope global",
     ],
+    "KubeSpan's table-180 routes have scope global",
   );
   assertEquals(
     s.rules.map((r) =>

@@ -11,6 +11,7 @@ function input(over: Partial<LocalAffiliateInput> = {}): LocalAffiliateInput {
   return {
     nodeId: "node-a",
     hostname: "edge-a",
+    kubespanEnabled: true,
     publicKey: "PUB",
     meshAddress: "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169",
     nodeAddresses: [],
@@ -53,6 +54,37 @@ Deno.test("buildLocalAffiliate() orders endpoints as KubeSpan does", () => {
     a.addresses.includes("fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169"),
     false,
   );
+});
+
+Deno.test("buildLocalAffiliate() with kubespan disabled publishes no KubeSpan block", () => {
+  const a = buildLocalAffiliate(input({
+    kubespanEnabled: false,
+    nodeAddresses: ["192.0.2.10", "2001:db8::10"],
+    publicAddresses: ["203.0.113.7"],
+    extraAnnouncedEndpoints: ["198.51.100.1:5000"],
+    advertisedNetworks: ["192.168.10.0/24"],
+    excludeAdvertisedNetworks: ["192.168.10.128/25"],
+  }));
+  assertEquals(a.kubespan, undefined);
+  assertEquals("kubespan" in a, false, "no empty block either");
+  assertEquals(a.addresses, ["192.0.2.10", "2001:db8::10"]);
+  assertEquals([a.nodeId, a.hostname], ["node-a", "edge-a"]);
+});
+
+Deno.test("buildLocalAffiliate() drops only its own mesh address from endpoints, not other KubeSpan ULAs", () => {
+  const otherCluster = "fd11:2233:4455:6602::7"; // byte 7 = 0x02, another /64
+  const a = buildLocalAffiliate(input({
+    nodeAddresses: [
+      "192.0.2.10",
+      otherCluster,
+      "fd7f:175a:b97c:5602:2c1a:b6ff:fe53:8169",
+    ],
+  }));
+  assertEquals(a.kubespan?.endpoints, [
+    "192.0.2.10:51820",
+    `[${otherCluster}]:51820`,
+  ]);
+  assertEquals(a.addresses, ["192.0.2.10", otherCluster]);
 });
 
 Deno.test("buildLocalAffiliate() drops excluded ranges and uses the configured port", () => {

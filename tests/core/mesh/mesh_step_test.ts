@@ -94,7 +94,7 @@ async function harness(cfg: EdgespanConfig) {
     });
   const status = (k: string) =>
     store.get<PeerStatusSpec>("peerstatuses", k)!.spec;
-  return { store, registry, dp, step, pass, status };
+  return { store, registry, dp, step, pass, status, affiliates };
 }
 
 Deno.test("mesh step configures every peer with PSK, keepalive, first endpoint and routing", async () => {
@@ -132,7 +132,7 @@ Deno.test("mesh step configures every peer with PSK, keepalive, first endpoint a
 });
 
 Deno.test("mesh step is idempotent and cycles a dead endpoint to the live one", async () => {
-  const h = await harness(config());
+  const h = await harness(config({ harvestExtraEndpoints: true }));
   await h.pass(T0);
   await h.pass(T0 + 1000);
   assertEquals(h.dp.updates[1], [], "an unchanged pass sends nothing");
@@ -186,4 +186,46 @@ Deno.test("mesh step removes everything when kubespan is disabled", async () => 
     h.store.list("peerstatuses").length,
   ], [0, 0]);
   assertEquals(h.step.checks!().link!.ok, false);
+});
+
+Deno.test("mesh step keeps the observed endpoints empty while harvestExtraEndpoints is off", async () => {
+  const h = await harness(config({ harvestExtraEndpoints: true }));
+  await h.pass(T0);
+  h.dp.handshake("KEY-c", T0 + 1000);
+  await h.pass(T0 + 2000);
+  assertEquals(h.status("KEY-c").state, "up");
+  assertEquals(h.store.list("endpoints").map((r) => r.id), ["KEY-c"]);
+  // Switching harvesting off empties the resource at the next pass.
+  await h.pass(T0 + 3000, config());
+  assertEquals(h.status("KEY-c").state, "up");
+  assertEquals(h.store.list("endpoints"), []);
+
+  const off = await harness(config());
+  await off.pass(T0);
+  off.dp.handshake("KEY-b", T0 + 1000);
+  off.dp.handshake("KEY-c", T0 + 1000);
+  await off.pass(T0 + 2000);
+  assertEquals([off.status("KEY-b").state, off.status("KEY-c").state], [
+    "up",
+    "up",
+  ]);
+  assertEquals(off.store.list("endpoints"), [], "nothing observed by default");
+});
+
+Deno.test("mesh step removes a peer at once when its affiliate stops publishing KubeSpan data", async () => {
+  const h = await harness(config());
+  await h.pass(T0);
+  assertEquals([...h.dp.peers.keys()].sort(), ["KEY-b", "KEY-c"]);
+  // c now runs with kubespan.enabled: false: node data only.
+  const { kubespan: _gone, ...nodeOnly } = h.affiliates[1]!;
+  h.affiliates[1] = nodeOnly;
+  await h.pass(T0 + 1000);
+  assertEquals([...h.dp.peers.keys()], ["KEY-b"], "WireGuard peer removed");
+  assertEquals(h.store.list("peerspecs").map((r) => r.id), ["KEY-b"]);
+  assertEquals(h.store.list("peerstatuses").map((r) => r.id), ["KEY-b"]);
+  assertEquals(
+    h.dp.routing!.nft.routedIPv4,
+    ["10.2.0.0/16", "192.0.2.2/32"],
+    "its addresses are no longer forced into the tunnel",
+  );
 });

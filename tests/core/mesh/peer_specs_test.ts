@@ -114,3 +114,23 @@ Deno.test("buildPeerSpecs() cannot exclude the mesh address and applies the acce
   assertEquals(specs.get("key-a")!.allowedIPs, ["10.0.0.1/32", "fd00::a/128"]);
   assertEquals(specs.get("key-a")!.endpoints, ["node-a|a.example:51820"]);
 });
+
+Deno.test("buildPeerSpecs() drops an affiliate whose KubeSpan data vanished", () => {
+  const before = [
+    affiliate("a", { address: "fd00::a", additional: ["10.244.0.0/16"] }),
+    affiliate("b", { address: "fd00::b", additional: ["10.244.3.0/24"] }),
+  ];
+  const first = buildPeerSpecs({ localNodeId: "local", affiliates: before });
+  assertEquals([...first.specs.keys()], ["key-a", "key-b"]);
+  assertEquals(first.specs.get("key-b")?.allowedIPs, ["fd00::b/128"]);
+  // a now runs with kubespan disabled and publishes node data only.
+  const after = [affiliate("a", undefined, ["192.0.2.1"]), before[1]!];
+  const second = buildPeerSpecs({ localNodeId: "local", affiliates: after });
+  assertEquals([...second.specs.keys()], ["key-b"]);
+  assertEquals(
+    second.specs.get("key-b")?.allowedIPs,
+    ["10.244.3.0/24", "fd00::b/128"],
+    "its ranges no longer block the next peer",
+  );
+  assertEquals(second.warnings, []);
+});

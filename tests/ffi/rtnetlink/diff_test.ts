@@ -128,3 +128,40 @@ Deno.test("diffRouting removes the last route of an owned table", () => {
   );
   assertEquals(d.removeRoutes.length, 1);
 });
+
+Deno.test("diffRouting replaces an IPv4 route whose scope differs; IPv6 scope is always global", () => {
+  const route = {
+    destination: "0.0.0.0/0",
+    device: "kubespan",
+    table: 180,
+    metric: 1,
+    mtu: 1420,
+  };
+  const route6 = { ...route, destination: "::/0" };
+  const want: DesiredRouting = {
+    addresses: [],
+    rules: [],
+    routes: [
+      { ...route, scope: "global" },
+      { ...route6, scope: "global" },
+    ],
+  };
+  const d = diffRouting({
+    addresses: [],
+    rules: [],
+    // As an older agent left them: device routes, scope link.
+    routes: [{ ...route, scope: "link" }, { ...route6, scope: "global" }],
+  }, want);
+  assertEquals(d.removeRoutes.map((r) => `${r.destination} ${r.scope}`), [
+    "0.0.0.0/0 link",
+  ]);
+  assertEquals(d.addRoutes.map((r) => `${r.destination} ${r.scope}`), [
+    "0.0.0.0/0 global",
+  ]);
+  const same = diffRouting({
+    addresses: [],
+    rules: [],
+    routes: [{ ...route, scope: "global" }, route6],
+  }, want);
+  assertEquals(diffSize(same), 0);
+});

@@ -111,6 +111,23 @@ Deno.test("RTM_NEWROUTE default table 180 metric 1 mtu 1380; RTM_DELROUTE IPv6",
   );
 });
 
+Deno.test("RTM_NEWROUTE carries the requested scope (global for the mesh default route)", () => {
+  const route = {
+    destination: "0.0.0.0/0",
+    ifindex: 3,
+    table: 180,
+    metric: 1,
+  };
+  // rtmsg byte 6 is the scope: 0x00 universe (global), 0xfd link.
+  const scopeByte = (m: Uint8Array) => m[16 + 6];
+  assertEquals(scopeByte(encodeRoute("add", { ...route, scope: "global" })), 0);
+  assertEquals(scopeByte(encodeRoute("add", route)), 0xfd);
+  assertEquals(
+    scopeByte(encodeRoute("add", { ...route, gateway: "192.0.2.1" })),
+    0,
+  );
+});
+
 Deno.test("interface names are checked before anything is sent", () => {
   assertThrows(
     () => encodeNewLink("a-name-that-is-too-long", "veth"),

@@ -24,6 +24,14 @@ Deno.test("parseLink reads name, kind, MAC, MTU and flags", async () => {
   assertEquals(links.find((l) => l.name === "lo")?.kind, "");
 });
 
+Deno.test("parseLink reads the link type (ARPHRD)", async () => {
+  const links = (await replies("links.hex")).map(parseLink);
+  assertEquals(
+    links.map((l) => `${l.name} ${l.type}`).sort(),
+    ["lo 772", "va 1", "vb 1"],
+  );
+});
+
 Deno.test("parseAddress reads IPv4 and IPv6 addresses", async () => {
   const addrs = (await replies("addresses.hex")).map(parseAddress).map((a) =>
     a?.address

@@ -339,3 +339,40 @@ Deno.test({
       }]);
     }),
 });
+
+Deno.test({
+  name:
+    "RtNetlink.applyRouting installs scope-global table-180 routes and replaces scope-link ones",
+  ignore: reason !== undefined,
+  fn: () =>
+    withRt("rtscope", async (rt, ns) => {
+      await rt.createVeth("va", "vb");
+      await rt.setLink("va", { up: true });
+      // What an older agent left: a device route with scope link.
+      await rt.addRoute({
+        destination: "0.0.0.0/0",
+        device: "va",
+        table: 180,
+        metric: 1,
+        mtu: 1420,
+      });
+      const global = meshRouting(1420);
+      global.routes = global.routes.map((r) => ({ ...r, scope: "global" }));
+      assertEquals(await rt.applyRouting(global), { added: 5, removed: 1 });
+      assertEquals(await rt.applyRouting(global), { added: 0, removed: 0 });
+      const scopes = async (family: "-4" | "-6") =>
+        ((await ipJson([
+          "-n",
+          ns,
+          family,
+          "-d",
+          "route",
+          "show",
+          "table",
+          "180",
+        ])) as J[])
+          .map((r) => `${r.dst} ${r.scope}`);
+      assertEquals(await scopes("-4"), ["default global"]);
+      assertEquals(await scopes("-6"), ["default global"]);
+    }),
+});

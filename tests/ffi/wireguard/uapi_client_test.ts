@@ -6,6 +6,7 @@
 import { NetlinkError, NotFoundError } from "../../../ffi/netlink/errors.ts";
 import {
   derivePublicKey,
+  probeSocket,
   UserspaceWireGuard,
 } from "../../../ffi/wireguard/uapi.ts";
 import { keyToHex } from "../../../ffi/wireguard/uapi_codec.ts";
@@ -36,8 +37,11 @@ async function fakeUapi(
         if (n === null) break;
         text += new TextDecoder().decode(buf.subarray(0, n));
       }
-      requests.push(text);
-      await conn.write(new TextEncoder().encode(reply));
+      // a bare connect (a liveness probe) sends nothing and hangs up
+      if (text !== "") {
+        requests.push(text);
+        await conn.write(new TextEncoder().encode(reply));
+      }
       conn.close();
     }
   })();
@@ -48,6 +52,42 @@ async function fakeUapi(
     await serve.catch(() => {});
   }
 }
+
+Deno.test("UserspaceWireGuard.has connects: a stale socket file left by a killed wireguard-go is not alive", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const wg = new UserspaceWireGuard({ socketDir: dir });
+    const path = `${dir}/wgs0.sock`;
+    // A process that listens and is killed with SIGKILL, as wireguard-go.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `Deno.listen({ transport: "unix", path: ${
+          JSON.stringify(path)
+        } }); setInterval(() => {}, 1000);`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (
+      let i = 0;
+      i < 200 && (await wg.socketState("wgs0")) !== "alive";
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert(await wg.has("wgs0"), "the listener is alive");
+    child.kill("SIGKILL");
+    await child.status;
+    assert((await Deno.lstat(path)).isSocket, "the socket file is still there");
+    assertEquals(await probeSocket(path), "stale");
+    assert(!(await wg.has("wgs0")), "a stale socket must not count as alive");
+    await Deno.remove(path);
+    assertEquals(await wg.socketState("wgs0"), "absent");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("derivePublicKey matches the RFC 7748 vector", async () => {
   assertEquals(await derivePublicKey(ALICE_PRIV), ALICE_PUB);

@@ -9,7 +9,22 @@ import {
   clusterKey,
   createClusterCipher,
 } from "../../../plugins/discovery_service/crypto.ts";
-import { encodeEndpoint } from "../../../plugins/discovery_service/payload.ts";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createRouterTransport } from "@connectrpc/connect";
+import {
+  AffiliateSchema as WireAffiliateSchema,
+  Cluster,
+  type WatchResponse,
+  WatchResponseSchema,
+} from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
+import {
+  encodeAffiliate,
+  encodeEndpoint,
+} from "../../../plugins/discovery_service/payload.ts";
+import {
+  AffiliateSchema,
+  KubeSpanSchema,
+} from "../../../proto/gen/sidero/discovery/client/affiliate_pb.ts";
 import type { DiscoveryServer } from "../../../plugins/discovery_service/server/serve.ts";
 import { KEY_B64, rawClient, startServer, waitFor } from "./_harness.ts";
 import { affiliate, fastClient } from "./_affiliates.ts";
@@ -374,6 +389,209 @@ Deno.test("client: a pending grace period does not keep the process alive after 
     );
   } finally {
     clearTimeout(timer);
+  }
+});
+
+/** Publishes raw affiliate data and endpoints for `id`, as any node could. */
+function rawPut(
+  port: number,
+  id: string,
+  data: Uint8Array,
+  endpoints: Uint8Array[] = [],
+) {
+  return rawClient(port).affiliateUpdate({
+    clusterId: "test-cluster",
+    affiliateId: id,
+    affiliateData: data,
+    affiliateEndpoints: endpoints,
+    ttl: { seconds: 60n },
+  });
+}
+
+const CIPHER = createClusterCipher(clusterKey(KEY_B64));
+
+Deno.test("client: a Watch update that does not decrypt or decode keeps the affiliate's last good state", async () => {
+  const srv = await startServer();
+  const warnings: string[] = [];
+  const a = running(fastClient(srv.port, 1, { warn: (m) => warnings.push(m) }));
+  try {
+    await rawPut(
+      srv.port,
+      "node-2",
+      CIPHER.sealData(encodeAffiliate(affiliate(2))),
+      [CIPHER.sealEndpoint(encodeEndpoint("192.168.0.2:51820"))],
+    );
+    a.client.publish(affiliate(1), []);
+    await waitFor(() => ids(a.client).includes("node-2"), 5_000, "A sees B");
+    const good = a.client.affiliates().find((x) => x.nodeId === "node-2");
+    // Ciphertext under another key, then a sealed payload that is no protobuf.
+    await rawPut(srv.port, "node-2", new Uint8Array(48).fill(7));
+    await rawPut(srv.port, "node-2", CIPHER.sealData(new Uint8Array([0xff])));
+    // Updates arrive in order: once A sees node-3, both were applied.
+    await rawPut(
+      srv.port,
+      "node-3",
+      CIPHER.sealData(encodeAffiliate(affiliate(3))),
+    );
+    await waitFor(() => ids(a.client).includes("node-3"), 5_000, "marker");
+    assertEquals(
+      a.client.affiliates().find((x) => x.nodeId === "node-2"),
+      good,
+    );
+    assertEquals(warnings, [
+      "discovery: skipped an affiliate that does not decrypt or decode",
+    ]);
+    // A delete still removes it.
+    await rawClient(srv.port).affiliateDelete({
+      clusterId: "test-cluster",
+      affiliateId: "node-2",
+    });
+    await waitFor(() => !ids(a.client).includes("node-2"), 5_000, "delete");
+  } finally {
+    await a.stop();
+    await srv.close();
+  }
+});
+
+Deno.test("client: a reconnect snapshot whose data does not decode keeps the last good state past the grace period", async () => {
+  const wire = (data: Uint8Array): WatchResponse =>
+    create(WatchResponseSchema, {
+      affiliates: [create(WireAffiliateSchema, { id: "node-2", data })],
+    });
+  // Each Watch is one session; the first ends, so the client reconnects.
+  const sessions: WatchResponse[][] = [
+    [wire(CIPHER.sealData(encodeAffiliate(affiliate(2))))],
+    [wire(new Uint8Array(48).fill(7))],
+  ];
+  let watches = 0;
+  const transport = createRouterTransport(({ service }) => {
+    service(Cluster, {
+      hello: () => ({}),
+      affiliateUpdate: () => ({}),
+      affiliateDelete: () => ({}),
+      list: () => ({}),
+      async *watch(_req, ctx) {
+        const replies = sessions[watches++] ?? [];
+        for (const r of replies) yield r;
+        if (watches >= sessions.length) {
+          await new Promise((r) => ctx.signal.addEventListener("abort", r));
+        }
+      },
+    });
+  });
+  const client = new DiscoveryClient({
+    url: "http://127.0.0.1:1",
+    clusterId: "test-cluster",
+    nodeId: "node-1",
+    cipher: CIPHER,
+    clientVersion: "test",
+    source: "discovery-service",
+    backoff: { initialMs: 10, multiplier: 1, jitter: 0, maxMs: 10 },
+    reconnectGraceMs: 50,
+    transport: () => transport,
+  });
+  const a = running(client);
+  try {
+    await waitFor(() => watches === 2 && client.connected, 5_000, "2nd watch");
+    await new Promise((r) => setTimeout(r, 200)); // well past the grace
+    const want = { ...affiliate(2), sources: ["discovery-service"] };
+    want.kubespan!.endpoints = []; // none were sent
+    assertEquals(client.affiliates(), [want]);
+  } finally {
+    await a.stop();
+  }
+});
+
+Deno.test("client: one malformed address or endpoint drops that item, not the affiliate", async () => {
+  const srv = await startServer();
+  const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+  const a = running(
+    fastClient(srv.port, 1, {
+      warn: (message, fields) =>
+        warnings.push(fields ? { message, fields } : { message }),
+    }),
+  );
+  try {
+    const spec = affiliate(2);
+    const data = toBinary(
+      AffiliateSchema,
+      create(AffiliateSchema, {
+        nodeId: "node-2",
+        hostname: "h2",
+        nodename: "h2",
+        machineType: "worker",
+        operatingSystem: "edgespan",
+        addresses: [
+          new Uint8Array([192, 168, 0, 2]),
+          new Uint8Array([1, 2, 3, 4, 5]),
+        ],
+        kubespan: create(KubeSpanSchema, {
+          publicKey: spec.kubespan!.publicKey,
+          address: new Uint8Array([0xfd, ...new Uint8Array(14), 2]),
+        }),
+      }),
+    );
+    await rawPut(srv.port, "node-2", CIPHER.sealData(data), [
+      CIPHER.sealEndpoint(encodeEndpoint("192.168.0.2:51820")),
+      // An Endpoint with a 3-byte address, sealed correctly.
+      CIPHER.sealEndpoint(new Uint8Array([0x0a, 3, 1, 2, 3, 0x10, 1])),
+    ]);
+    a.client.publish(affiliate(1), []);
+    await waitFor(() => ids(a.client).includes("node-2"), 5_000, "A sees B");
+    const got = a.client.affiliates()[0]!;
+    assertEquals(got.addresses, ["192.168.0.2"]);
+    assertEquals(got.kubespan?.address, "fd00::2");
+    assertEquals(got.kubespan?.endpoints, ["192.168.0.2:51820"]);
+    assertEquals(warnings.length, 1);
+    assertEquals(
+      warnings[0]!.message,
+      "discovery: dropped parts of an affiliate that do not decode",
+    );
+    assertEquals(
+      (warnings[0]!.fields?.items as string[]).map((i) => i.split(":")[0]),
+      ["endpoints[1]", "addresses[1]"],
+    );
+  } finally {
+    await a.stop();
+    await srv.close();
+  }
+});
+
+Deno.test("client: leave() while the loop runs is not undone by a later publish or a reconnect", async () => {
+  let srv = await startServer();
+  const port = srv.port;
+  const a = running(fastClient(port, 1));
+  const b = running(fastClient(port, 2));
+  const listed = async () =>
+    (await rawClient(port).list({ clusterId: "test-cluster" })).affiliates
+      .map((x) => x.id).sort();
+  try {
+    a.client.publish(affiliate(1), []);
+    b.client.publish(affiliate(2), []);
+    await waitFor(() => ids(b.client).includes("node-1"), 5_000, "B sees A");
+    await a.client.leave();
+    await waitFor(() => !ids(b.client).includes("node-1"), 5_000, "delete");
+    // A changed affiliate (not deduplicated) is not published any more.
+    const changed = affiliate(1);
+    changed.hostname = "again";
+    a.client.publish(changed, []);
+    await new Promise((r) => setTimeout(r, 500)); // several backoff rounds
+    assertEquals(await listed(), ["node-2"]);
+    // Nor after a reconnect: the service restarts empty, A says Hello again.
+    srv = await restartEmpty(srv);
+    const marker = affiliate(2);
+    marker.hostname = "marker";
+    b.client.publish(marker, []);
+    await waitFor(
+      () => a.client.affiliates().some((x) => x.hostname === "marker"),
+      10_000,
+      "A watching again",
+    );
+    assertEquals(await listed(), ["node-2"]);
+    assertEquals(ids(b.client), []);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await srv.close();
   }
 });
 

@@ -151,3 +151,95 @@ Deno.test("DiscoveryState dump() / restore() keeps everything", () => {
   assertEquals(t.s.restore(JSON.parse(JSON.stringify(s.dump()))), 1);
   assertEquals(t.s.list("c"), s.list("c"));
 });
+
+function small(limits: Partial<typeof DEFAULT_LIMITS>) {
+  return new DiscoveryState({ ...DEFAULT_LIMITS, ...limits }, () => 1_000_000);
+}
+
+function refusal(f: () => void): string {
+  const e = assertThrows(f, DiscoveryRequestError);
+  return `${e.code}:${e.message}`;
+}
+
+Deno.test("DiscoveryState caps affiliates over all clusters; refreshes and deletes still work when full", () => {
+  const s = small({ totalAffiliatesMax: 3 });
+  s.update("c1", "a", b(1), [], MIN);
+  s.update("c1", "b", b(1), [], MIN);
+  s.update("c2", "a", b(1), [], MIN);
+  assertEquals(
+    refusal(() => s.update("c3", "x", b(1), [], MIN)),
+    "resource_exhausted:too many affiliates in the service (limit 3)",
+  );
+  assertEquals(
+    refusal(() => s.update("c1", "x", b(1), [], MIN)),
+    "resource_exhausted:too many affiliates in the service (limit 3)",
+  );
+  // The refused update left no empty cluster behind.
+  assertEquals(s.stats(), { clusters: 2, affiliates: 3, watchers: 0 });
+  s.update("c1", "a", b(2), [b(7)], MIN); // a known affiliate refreshes
+  assertEquals(s.list("c1")[0]!.data, b(2));
+  s.delete("c1", "b");
+  s.update("c3", "x", b(1), [], MIN); // the freed slot is usable
+  assertEquals(s.stats(), { clusters: 3, affiliates: 3, watchers: 0 });
+});
+
+Deno.test("DiscoveryState caps clusters, for updates and for Watch, and frees them in GC", () => {
+  let t = 0;
+  const s = new DiscoveryState(
+    { ...DEFAULT_LIMITS, clustersMax: 2 },
+    () => t,
+  );
+  s.update("c1", "a", b(1), [], MIN);
+  const { watcher } = s.watch("c2"); // an empty, watched cluster counts
+  const over = "resource_exhausted:too many clusters in the service (limit 2)";
+  assertEquals(refusal(() => s.update("c3", "a", b(1), [], MIN)), over);
+  assertEquals(refusal(() => s.watch("c3")), over);
+  s.watch("c1"); // an existing cluster can always be watched
+  s.unwatch("c2", watcher);
+  t += MIN + 1;
+  s.gc(); // c1 expired; c2 unwatched: both empty
+  assertEquals(s.stats(), { clusters: 1, affiliates: 0, watchers: 1 });
+  s.update("c3", "a", b(1), [], MIN);
+  assertEquals(s.stats().clusters, 2);
+});
+
+Deno.test("DiscoveryState caps watchers in total", () => {
+  const s = small({ watchersMax: 2 });
+  const w1 = s.watch("c").watcher;
+  s.watch("d");
+  assertEquals(
+    refusal(() => s.watch("c")),
+    "resource_exhausted:too many watchers in the service (limit 2)",
+  );
+  s.unwatch("c", w1);
+  s.unwatch("c", w1); // twice is harmless
+  s.watch("c");
+  assertEquals(s.stats().watchers, 2);
+});
+
+Deno.test("DiscoveryState restore() keeps to the totals", () => {
+  const big = small({});
+  for (let i = 0; i < 5; i++) {
+    big.update(`c${i % 3}`, `a${i}`, b(i + 1), [b(i)], MIN);
+  }
+  const s = small({ totalAffiliatesMax: 4, clustersMax: 2 });
+  assertEquals(s.restore(big.dump()), 4);
+  assertEquals(s.stats(), { clusters: 2, affiliates: 4, watchers: 0 });
+  assertEquals(s.list("c0").map((a) => [a.id, a.endpoints]), [
+    ["a0", [b(0)]],
+    ["a3", [b(3)]],
+  ]);
+});
+
+Deno.test("DiscoveryState counts stay exact through delete, GC and unknown ids", () => {
+  const { s, advance } = setup();
+  s.update("c", "a", b(1), [], MIN);
+  s.update("c", "b", b(1), [], 2 * MIN);
+  s.delete("c", "a");
+  s.delete("c", "a");
+  s.delete("nope", "a");
+  assertEquals(s.stats().affiliates, 1);
+  advance(2 * MIN + 1);
+  s.gc();
+  assertEquals(s.stats(), { clusters: 0, affiliates: 0, watchers: 0 });
+});

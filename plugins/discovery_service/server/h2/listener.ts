@@ -24,8 +24,10 @@ export interface ListenerHandlers {
 /** Limits of the accept loop, on top of each connection's. */
 export interface AcceptOptions extends H2ConnectionOptions {
   tls?: boolean;
-  /** Open connections from one IP address. @default 1024 */
+  /** Open connections from one IP address (or one `clientKey`). @default 1024 */
   maxConnectionsPerIp?: number;
+  /** Maps a peer address to the key the per-IP cap counts. @default the address */
+  clientKey?: (ip: string) => string;
   /** Open connections in all. @default 16384 */
   maxConnections?: number;
   /** Told about each connection closed at once for a limit. */
@@ -78,7 +80,7 @@ export function acceptLoop(
   const maxTotal = options.maxConnections ?? 16_384;
 
   async function handle(conn: Deno.Conn): Promise<void> {
-    const ip = remoteHost(conn);
+    const ip = options.clientKey?.(remoteHost(conn)) ?? remoteHost(conn);
     const mine = perIp.get(ip) ?? 0;
     if (mine >= maxPerIp || raw.size >= maxTotal) {
       options.onRefused?.(ip, mine >= maxPerIp ? "per-ip" : "total");
