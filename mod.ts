@@ -1,92 +1,17 @@
 /**
  * edgespan: a WireGuard full-mesh agent for edge boxes.
  *
- * As a library this module exports the core (config, identity, resources,
- * plugin contracts, agent) and the built-in plugins. Run as the main module
- * it is the `edgespan` command line:
+ * This module is the library surface: the core (config, identity,
+ * resources, plugin contracts, mesh step contract, agent), the built-in
+ * plugins, the CLI's building blocks and the neutral formatters. The `edgespan` command line is `main.ts`:
  *
  * ```sh
- * npx deno run -A mod.ts --help
+ * npx deno run -A main.ts --help
  * ```
  *
  * @module
  */
-import { runCli } from "./core/cli/main.ts";
-import { VERSION } from "./core/version.ts";
-import { createMeshStep } from "./core/mesh/mesh_step.ts";
-import { parseTestTimers } from "./core/mesh/test_timers.ts";
-import { BUILTIN_PLUGINS } from "./plugins/mod.ts";
-import { FfiDataplane } from "./ffi/mesh/dataplane.ts";
-import { netlinkHostAddresses } from "./ffi/rtnetlink/host_addresses.ts";
-import { systemAddresses } from "./core/agent.ts";
-import { createLogger } from "./core/log/logger.ts";
-import { attachApi } from "./web/agent_deps.ts";
-import { apiResourceClient } from "./web/client.ts";
-import { attachEmbeddedDiscovery } from "./plugins/discovery_service/embedded.ts";
-import { discoveryServeCommand } from "./plugins/discovery_service/server/cli.ts";
-
 export * from "./core/mod.ts";
-
-function usageDiscovery(sub: string | undefined): number {
-  console.error(
-    sub === undefined || sub === "--help" || sub === "-h"
-      ? "Usage: edgespan discovery serve --listen ADDR [--tls-cert F --tls-key F] (see --help of serve)"
-      : `Unknown discovery command "${sub}": the only one is "serve"`,
-  );
-  return sub === "--help" || sub === "-h" ? 0 : 2;
-}
+export * from "./web/cli/mod.ts";
+export * from "./web/format.ts";
 export * from "./plugins/mod.ts";
-
-function warnOnce(msg: string): (error: unknown) => void {
-  let warned = false;
-  return (error) => {
-    if (warned) return;
-    warned = true;
-    createLogger().warn(msg, { error });
-  };
-}
-
-if (import.meta.main) {
-  const timers = parseTestTimers(Deno.env.get("EDGESPAN_TEST_TIMERS"));
-  const code = await runCli(Deno.args, {
-    version: VERSION,
-    plugins: BUILTIN_PLUGINS,
-    resources: apiResourceClient,
-    // Node addresses need link state (up, carrier), which only netlink has.
-    agentOptions: {
-      hostAddresses: netlinkHostAddresses({
-        fallback: systemAddresses,
-        onFallback: warnOnce(
-          "netlink is unavailable: node addresses are read without link state, so every link counts as up",
-        ),
-      }),
-    },
-    mesh: async (config, log, wake) =>
-      createMeshStep(
-        await FfiDataplane.open({
-          backend: config.wireguard.backend,
-          log,
-          onWake: wake,
-        }),
-        timers ? { timers } : {},
-      ),
-    attach: async (agent) => {
-      const discovery = await attachEmbeddedDiscovery(agent);
-      return [
-        ...(discovery ? [discovery] : []),
-        await attachApi(agent, VERSION),
-      ];
-    },
-    commands: {
-      discovery: {
-        summary:
-          "discovery serve --listen ADDR   run a standalone discovery service",
-        run: (args) =>
-          args[0] === "serve"
-            ? discoveryServeCommand(args.slice(1))
-            : Promise.resolve(usageDiscovery(args[0])),
-      },
-    },
-  });
-  Deno.exit(code);
-}

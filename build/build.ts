@@ -7,7 +7,7 @@
  * file and writes a self-extracting file: sh stub + gzip'd tar of the npm
  * Deno runtime and the bundle (see `stub.ts`).
  *
- * Options: `--entry FILE` (default mod.ts), `--out DIR` (default dist),
+ * Options: `--entry FILE` (default main.ts), `--out DIR` (default dist),
  * `--target x86_64|aarch64` (repeatable; default both).
  *
  * @module
@@ -26,7 +26,7 @@ import { renderStub, RUN_PERMISSIONS } from "./stub.ts";
 export interface BuildOptions {
   /** Repository root. @default the parent of build/ */
   root?: string;
-  /** Program entry. @default "<root>/mod.ts" */
+  /** Program entry. @default "<root>/main.ts" */
   entry?: string;
   /** Output dir. @default "<root>/dist" */
   outDir?: string;
@@ -198,7 +198,7 @@ export async function buildAll(
   const { VERSION } = await import("../core/version.ts");
   const full = {
     root,
-    entry: options.entry ?? `${root}/mod.ts`,
+    entry: options.entry ?? `${root}/main.ts`,
     outDir: options.outDir ?? `${root}/dist`,
     version: options.version ?? VERSION,
   };

@@ -23,12 +23,25 @@ import {
   selectNodeAddresses,
 } from "./mesh/node_addresses.ts";
 import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
-import type { AnyPluginDefinition, DiscoveryHealth } from "./plugins/types.ts";
+import type {
+  AnyPluginDefinition,
+  DiscoveryHealth,
+  PluginAnswer,
+} from "./plugins/types.ts";
 import { ReconcileLoop, type ReconcileStats } from "./reconcile/loop.ts";
 import { RESOURCE_DEFINITIONS, ResourceType } from "./resources/definitions.ts";
-import type { AffiliateSpec, EndpointSpec } from "./resources/specs.ts";
+import type {
+  AffiliateSpec,
+  EndpointSpec,
+  PeerStatusSpec,
+} from "./resources/specs.ts";
 import { ResourceStore } from "./resources/store.ts";
 import type { DataplaneHealth } from "./mesh/dataplane.ts";
+import {
+  MeshPassError,
+  type MeshPassResult,
+  type MeshStep,
+} from "./mesh/types.ts";
 import { closestName } from "./config/did_you_mean.ts";
 
 /**
@@ -41,29 +54,10 @@ export interface HostAddressSource {
   addresses(): Promise<HostAddress[]>;
 }
 
-/** What the mesh step (peer specs, statuses, kernel state) receives each pass. */
-export interface MeshPassInput {
-  config: EdgespanConfig;
-  identity: LocalIdentity;
-  local: AffiliateSpec;
-  remote: AffiliateSpec[];
-  store: ResourceStore;
-  registry: PluginRegistry;
-  log: Logger;
-  now: number;
-}
-
-/** The kernel-facing part of a pass; filled in by the mesh layer. */
-export interface MeshStep {
-  pass(input: MeshPassInput): Promise<void>;
-  /** Removes everything the step created (link, routes, rules, nft table). */
-  cleanup?(config: EdgespanConfig): Promise<void>;
-  /** Releases sockets and child processes, leaving kernel state in place. */
-  close?(): Promise<void>;
-  /** Readiness checks of the step (e.g. link up). */
-  checks?(): Record<string, { ok: boolean; detail: string }>;
-  /** Kernel repairs of the dataplane, for `/metrics`. */
-  health?(): DataplaneHealth | undefined;
+/** Something started next to the agent (the local API). */
+export interface Attachment {
+  /** Stops it; called when the agent stops. */
+  close(): Promise<void>;
 }
 
 /** Options for {@linkcode Agent.start}. */
@@ -130,7 +124,38 @@ export const systemAddresses: HostAddressSource = {
   },
 };
 
-/** The agent. */
+/**
+ * The agent: loads the config, resolves the node's identity, runs the
+ * plugins and the reconcile loop, and keeps every result in {@linkcode store}.
+ *
+ * @example A one-shot agent without plugins or kernel state
+ * ```ts
+ * import { ok } from "node:assert";
+ * import { Agent } from "./agent.ts";
+ * import { silentLogger } from "./log/logger.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const secret = btoa("k".repeat(32));
+ * await Deno.writeTextFile(
+ *   `${dir}/config.yaml`,
+ *   `cluster: { id: demo, secret: "${secret}" }\nnode: { stateDir: ${dir} }\n`,
+ * );
+ * const agent = await Agent.start({
+ *   configPath: `${dir}/config.yaml`,
+ *   plugins: [],
+ *   hostAddresses: { addresses: () => Promise.resolve([]) },
+ *   log: silentLogger(),
+ *   startLoop: false,
+ * });
+ * try {
+ *   const [identity] = agent.store.list<{ address: string }>("identity");
+ *   ok(identity?.spec.address.startsWith("fd"), "a ULA mesh address");
+ * } finally {
+ *   await agent.stop();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
+ */
 export class Agent {
   readonly store: ResourceStore;
   readonly registry: PluginRegistry;
@@ -161,6 +186,7 @@ export class Agent {
       log,
       now: this.#now,
       requestReconcile: (reason) => this.requestReconcile(reason),
+      oneShot: !(options.startLoop ?? true),
     });
     this.#loop = new ReconcileLoop({
       intervalMs: config.reconcileIntervalMs,
@@ -274,8 +300,8 @@ export class Agent {
   }
 
   /** Discovery health by plugin name. */
-  discoveryHealth(): { name: string; value: DiscoveryHealth }[] {
-    return this.registry.collect("discovery", "health", (h) => h.health());
+  discoveryHealth(): PluginAnswer<DiscoveryHealth>[] {
+    return this.registry.hooks.discovery.health();
   }
 
   /** Ready = config valid, identity present, discovery reachable or cached, mesh checks pass. */
@@ -286,7 +312,7 @@ export class Agent {
     };
     const discovery = this.discoveryHealth();
     const anyDiscovery = this.#options.plugins.some((p) =>
-      p.kind === "discovery" && isEnabled(p, this.#effectiveConfig())
+      p.hooks.includes("discovery") && isEnabled(p, this.#effectiveConfig())
     );
     if (anyDiscovery) {
       const good = discovery.filter((d) => d.value.state !== "connecting");
@@ -304,48 +330,81 @@ export class Agent {
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   }
 
+  /**
+   * One reconcile, in the order of the design's data flow: node addresses →
+   * local affiliate (endpoint filters, route advertisement) → discovery
+   * (publish, then the remote affiliates) → mesh step (peer specs,
+   * statuses, kernel state) → resources.
+   */
   async #pass(reason: string): Promise<void> {
     const config = this.#effectiveConfig();
     const now = this.#now();
     this.log.debug("reconcile", { reason });
+    const local = this.#localAffiliate(
+      config,
+      await this.#nodeAddresses(config),
+    );
+    await this.#publish(config, local);
+    const remote = this.#remoteAffiliates(local);
+    this.store.replaceAll(
+      ResourceType.affiliates,
+      new Map([
+        [local.nodeId, local],
+        ...remote.map((a) => [a.nodeId, a] as const),
+      ]),
+    );
+    const mesh = this.#options.mesh;
+    if (!mesh) return;
+    try {
+      this.#storeMesh(
+        await mesh.pass({
+          config,
+          identity: this.identity,
+          remote,
+          hooks: this.registry.hooks,
+          previous: this.#peerStatuses(),
+          log: this.log,
+          now,
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof MeshPassError)) throw e;
+      this.#storeMesh(e.partial);
+      throw e.cause;
+    }
+  }
+
+  /** The box's node addresses (pod networks are never node addresses). */
+  async #nodeAddresses(config: EdgespanConfig): Promise<string[]> {
     const hostAddresses = this.#options.hostAddresses ?? systemAddresses;
-    // Pod networks are never node addresses, whether advertised or not.
-    const nodeAddresses = selectNodeAddresses(await hostAddresses.addresses(), {
+    return selectNodeAddresses(await hostAddresses.addresses(), {
       excludeLinks: [config.wireguard.interface],
       excludedRanges: config.advertise.kubernetesNetworks,
     });
-    const publicAddresses = this.registry
-      .collect("discovery", "publicAddresses", (h) => h.publicAddresses())
+  }
+
+  #localAffiliate(
+    config: EdgespanConfig,
+    nodeAddresses: readonly string[],
+  ): AffiliateSpec {
+    const hooks = this.registry.hooks;
+    const publicAddresses = hooks.discovery.publicAddresses()
       .flatMap((r) => r.value);
-    const advertised = [
-      ...new Set(
-        this.registry.collect(
-          "routeAdvertisement",
-          "advertise",
-          (h) => h.advertise(),
-        ).flatMap((r) => r.value),
-      ),
-    ];
-    const meshAddress = this.identity.spec.address.split("/")[0]!;
-    const local = buildLocalAffiliate({
+    const advertised = hooks.routeAdvertisement.advertise()
+      .flatMap((r) => r.value);
+    return buildLocalAffiliate({
       nodeId: this.identity.nodeId,
       hostname: config.node.hostname ?? Deno.hostname(),
       kubespanEnabled: config.kubespan.enabled,
       publicKey: this.identity.spec.publicKey,
-      meshAddress,
+      meshAddress: this.identity.spec.address.split("/")[0]!,
       nodeAddresses,
       publicAddresses: [...new Set(publicAddresses)],
       excludedRanges: config.advertise.kubernetesNetworks,
-      filterEndpoints: (addrs) =>
-        this.registry.pipeline(
-          "endpointFilter",
-          "advertised",
-          addrs,
-          (h, v) => h.advertised(v),
-        ),
+      filterEndpoints: (addrs) => hooks.endpointFilter.advertised(addrs),
       listenPort: config.wireguard.listenPort,
       extraAnnouncedEndpoints: config.kubespan.extraAnnouncedEndpoints,
-      advertisedNetworks: advertised,
+      advertisedNetworks: [...new Set(advertised)],
       excludeAdvertisedNetworks:
         config.kubespan.filters.excludeAdvertisedNetworks,
       operatingSystem: `edgespan (${this.#options.version ?? "dev"})`,
@@ -354,43 +413,45 @@ export class Agent {
         ? { controlPlane: { apiServerPort: config.node.apiServerPort } }
         : {}),
     });
+  }
+
+  /** Publishes this node (after leave() never again), with harvested endpoints. */
+  async #publish(config: EdgespanConfig, local: AffiliateSpec): Promise<void> {
+    if (this.#left) return;
     const observed = config.kubespan.harvestExtraEndpoints
       ? this.store.list<EndpointSpec>(ResourceType.endpoints).map((r) => r.spec)
       : [];
-    // After leave() this node is never published again.
-    if (!this.#left) {
-      await this.registry.collectAsync(
-        "discovery",
-        "publish",
-        (h) => h.publish(local, observed),
-      );
-    }
-    const remote = mergeAffiliates(
-      this.registry.collect(
-        "discovery",
-        "affiliates",
-        (h, name) =>
-          h.affiliates().map((a) => ({
-            ...a,
-            sources: a.sources.length ? a.sources : [name],
-          })),
-      ).map((r) => r.value),
+    await this.registry.hooks.discovery.publish(local, observed);
+  }
+
+  /** Every discovery source's view, merged; an unsourced affiliate gets the plugin's name. */
+  #remoteAffiliates(local: AffiliateSpec): AffiliateSpec[] {
+    return mergeAffiliates(
+      this.registry.hooks.discovery.affiliates().map(({ name, value }) =>
+        value.map((a) => ({
+          ...a,
+          sources: a.sources.length ? a.sources : [name],
+        }))
+      ),
     ).filter((a) => a.nodeId !== local.nodeId);
-    const all = new Map<string, AffiliateSpec>([
-      [local.nodeId, local],
-      ...remote.map((a) => [a.nodeId, a] as const),
-    ]);
-    this.store.replaceAll(ResourceType.affiliates, all);
-    await this.#options.mesh?.pass({
-      config,
-      identity: this.identity,
-      local,
-      remote,
-      store: this.store,
-      registry: this.registry,
-      log: this.log,
-      now,
-    });
+  }
+
+  #peerStatuses(): Map<string, PeerStatusSpec> {
+    return new Map(
+      this.store.list<PeerStatusSpec>(ResourceType.peerstatuses).map((r) =>
+        [r.id, r.spec] as const
+      ),
+    );
+  }
+
+  /** Stores a mesh pass's output; a part it did not produce is left as it was. */
+  #storeMesh(result: Partial<MeshPassResult>): void {
+    const { peerspecs, peerstatuses, endpoints } = result;
+    if (peerspecs) this.store.replaceAll(ResourceType.peerspecs, peerspecs);
+    if (peerstatuses) {
+      this.store.replaceAll(ResourceType.peerstatuses, peerstatuses);
+    }
+    if (endpoints) this.store.replaceAll(ResourceType.endpoints, endpoints);
   }
 
   /**
@@ -400,13 +461,7 @@ export class Agent {
    */
   async leave(): Promise<string[]> {
     this.#left = true;
-    const done = await this.registry.collectAsync(
-      "discovery",
-      "leave",
-      async (h) => {
-        await h.leave?.();
-      },
-    );
+    const done = await this.registry.hooks.discovery.leave();
     return done.map((d) => d.name);
   }
 

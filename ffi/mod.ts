@@ -1,12 +1,15 @@
 /**
  * Kernel bindings: netlink sockets, rtnetlink (links, addresses, rules,
  * routes), generic netlink, nftables, and the WireGuard backends. The only
- * native code is libc, loaded in `_libc.ts`.
+ * native code is libc, loaded in `libc.ts`; `sd_notify.ts` uses it to talk to
+ * systemd.
  *
  * @module
  */
 export {
   ExistsError,
+  NetlinkClient,
+  type NetlinkConn,
   NetlinkError,
   NetlinkSocket,
   type NetlinkSocketOptions,
@@ -52,3 +55,12 @@ export {
   type KernelWireGuardOptions,
 } from "./wireguard/kernel.ts";
 export type * from "./wireguard/types.ts";
+export {
+  NotifyError,
+  type NotifyOptions,
+  sdNotify,
+  startWatchdog,
+  unixSockaddr,
+  watchdogIntervalMs,
+  type WatchdogOptions,
+} from "./sd_notify.ts";

@@ -10,6 +10,7 @@ import { routeAdvertisementPlugin } from "./route_advertisement/mod.ts";
 import { downPeerBypassPlugin } from "./down_peer_bypass/mod.ts";
 import { discoveryStaticPlugin } from "./discovery_static/mod.ts";
 import { discoveryServicePlugin } from "./discovery_service/plugin.ts";
+import { discoveryServerPlugin } from "./discovery_service/embedded.ts";
 
 export * from "./endpoint_filter/mod.ts";
 export * from "./peer_selection/mod.ts";
@@ -22,6 +23,7 @@ export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
   endpointCyclingPlugin,
   routeAdvertisementPlugin,
   downPeerBypassPlugin,
+  discoveryServerPlugin,
   discoveryServicePlugin,
   discoveryStaticPlugin,
 ];

@@ -41,7 +41,11 @@ step() { # name, command...
 echo "== static checks"
 step fmt "$DENO" fmt --check
 step lint "$DENO" lint
-step check "$DENO" check mod.ts tests/
+step check "$DENO" check mod.ts main.ts tests/
+# Every ```ts example in the product's doc comments is type-checked and run
+# (```ts ignore marks the few that need root or a network).
+mapfile -t doc_files < <(grep -rlE '^ \* ```(ts|typescript)$' --include=*.ts core ffi plugins web build | sort)
+step doc "$DENO" test -A --doc "${doc_files[@]}"
 
 echo "== deno test"
 # One deno process per area: a crash in one (a native fault in the runtime)

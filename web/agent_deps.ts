@@ -6,9 +6,8 @@
  *
  * @module
  */
-import type { Agent } from "../core/agent.ts";
-import type { Attachment } from "../core/cli/main.ts";
-import { sdNotify, startWatchdog } from "./sd_notify.ts";
+import type { Agent, Attachment } from "../core/agent.ts";
+import { sdNotify, startWatchdog } from "../ffi/sd_notify.ts";
 import { serveApi } from "./serve.ts";
 import { loadOrCreateToken } from "./token.ts";
 import type { ApiDeps } from "./types.ts";

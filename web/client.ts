@@ -4,7 +4,7 @@
  * @module
  */
 import type { Resource, ResourceEvent } from "../core/resources/store.ts";
-import type { ApiResource } from "./_public_view.ts";
+import type { ApiResource } from "./public_view.ts";
 
 /** The API could not be used; the message says what to do. */
 export class ApiClientError extends Error {
@@ -75,7 +75,41 @@ async function failure(res: Response, what: string): Promise<ApiClientError> {
   });
 }
 
-/** Lists the resources of one type. */
+/**
+ * Lists the resources of one type.
+ *
+ * @example Reading an agent's peer statuses
+ * ```ts
+ * import { strictEqual } from "node:assert";
+ * import { fetchList } from "./client.ts";
+ * import { createApi } from "./api.ts";
+ * import { ResourceStore } from "../core/resources/store.ts";
+ * import { RESOURCE_DEFINITIONS } from "../core/resources/definitions.ts";
+ *
+ * const app = createApi({
+ *   store: new ResourceStore(RESOURCE_DEFINITIONS),
+ *   readiness: () => ({ ready: true, checks: {} }),
+ *   reload: () => Promise.resolve(),
+ *   setPluginEnabled: () => Promise.resolve(),
+ *   metrics: () => ({
+ *     reconcile: { runs: 0, errors: 0, lastDurationMs: 0 },
+ *     discovery: [],
+ *   }),
+ *   token: "t0ken",
+ *   version: "0.0.0",
+ * });
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   app.fetch,
+ * );
+ * const peers = await fetchList(
+ *   `http://127.0.0.1:${server.addr.port}`,
+ *   "peerstatuses",
+ * );
+ * strictEqual(peers.length, 0);
+ * await server.shutdown();
+ * ```
+ */
 export async function fetchList(
   apiBase: string,
   type: string,
@@ -105,7 +139,21 @@ export async function fetchOne(
   return toResource(await res.json() as ApiResource, type);
 }
 
-/** Parses a server-sent-events byte stream into `{ event, data }` frames. */
+/**
+ * Parses a server-sent-events byte stream into `{ event, data }` frames.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert";
+ * import { parseSse } from "./client.ts";
+ *
+ * const body = ReadableStream.from([
+ *   new TextEncoder().encode("event: put\ndata: {}\n\n"),
+ * ]);
+ * const frames = await Array.fromAsync(parseSse(body));
+ * deepStrictEqual(frames, [{ event: "put", data: "{}" }]);
+ * ```
+ */
 export async function* parseSse(
   body: ReadableStream<Uint8Array>,
 ): AsyncGenerator<{ event: string; data: string }> {
@@ -198,7 +246,7 @@ export async function postAction(
   return await res.json();
 }
 
-/** The three reads in the shape `core/cli`'s `ResourceClient` expects. */
+/** The three reads in the shape `web/cli`'s `ResourceClient` expects. */
 export const apiResourceClient = {
   list: fetchList,
   get: fetchOne,

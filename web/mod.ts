@@ -1,7 +1,7 @@
 /**
- * The operator surface: the local HTTP API (Hono), its client for the CLI,
- * Prometheus metrics, the dashboard, the API token and systemd
- * notification.
+ * The operator surface: the local HTTP API (Hono), its client, the CLI,
+ * Prometheus metrics, the dashboard, the formatters they share and the API
+ * token.
  *
  * @module
  */
@@ -11,6 +11,7 @@ export * from "./serve.ts";
 export * from "./client.ts";
 export * from "./metrics.ts";
 export * from "./token.ts";
-export * from "./sd_notify.ts";
+export * from "./format.ts";
+export * from "./cli/mod.ts";
 export * from "./agent_deps.ts";
-export type { ApiResource } from "./_public_view.ts";
+export type { ApiResource } from "./public_view.ts";

@@ -4,9 +4,7 @@
  * @module
  */
 import { createApi } from "./api.ts";
-import { isLoopbackHost } from "../core/config/validate.ts";
-
-export { isLoopbackHost };
+import { isLoopbackHost } from "../core/netaddr/host.ts";
 import type { ApiDeps } from "./types.ts";
 
 /** Options for {@linkcode serveApi}. */

@@ -9,7 +9,7 @@
  * @module
  */
 import type { ResourceStore } from "../core/resources/store.ts";
-import { publicResource } from "./_public_view.ts";
+import { publicResource } from "./public_view.ts";
 
 /** Options for {@linkcode sseResponse}. */
 export interface SseOptions {

@@ -9,16 +9,13 @@
  */
 import { parseArgs } from "node:util";
 import { renderStarterConfig } from "../../core/config/starter.ts";
-import { renderResources } from "../../core/cli/output.ts";
+import { renderResources } from "../../web/cli/output.ts";
 import { RESOURCE_DEFINITIONS } from "../../core/resources/definitions.ts";
 import type { Resource } from "../../core/resources/store.ts";
 import type { PeerStatusSpec } from "../../core/resources/specs.ts";
-import {
-  createSite,
-  netnsUnavailable,
-  type Site,
-  type SiteNode,
-} from "./topology.ts";
+import { createSite, type Site, type SiteNode } from "./topology.ts";
+import { netnsUnavailable } from "./netns.ts";
+import { run } from "../run.ts";
 import { ensureDebianPackages } from "./packages.ts";
 import { runSingleNodeDemo } from "./single_node.ts";
 import { V8_FLAGS } from "../../core/runtime_flags.ts";
@@ -179,7 +176,7 @@ export async function startMeshDemo(
         "run",
         "-A",
         `--v8-flags=${V8_FLAGS}`,
-        `${ROOT}mod.ts`,
+        `${ROOT}main.ts`,
         "run",
         "--config",
         `${dir}/config.yaml`,
@@ -252,25 +249,21 @@ export async function ping(
   address: string,
   count = 3,
 ): Promise<{ ok: boolean; text: string }> {
-  const out = await new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      node.netns,
-      "busybox",
-      "ping",
-      "-c",
-      String(count),
-      "-W",
-      "2",
-      address,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const out = await run("ip", [
+    "netns",
+    "exec",
+    node.netns,
+    "busybox",
+    "ping",
+    "-c",
+    String(count),
+    "-W",
+    "2",
+    address,
+  ]);
+  const text = out.stdout.trim().split("\n");
   return {
-    ok: out.success,
+    ok: out.code === 0,
     text: `${text.at(-2) ?? ""} ${text.at(-1) ?? ""}`.trim(),
   };
 }

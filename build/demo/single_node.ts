@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { Agent } from "../../core/agent.ts";
 import { renderStarterConfig } from "../../core/config/starter.ts";
-import { renderResources } from "../../core/cli/output.ts";
+import { renderResources } from "../../web/cli/output.ts";
 import { RESOURCE_DEFINITIONS } from "../../core/resources/definitions.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import { VERSION } from "../../core/version.ts";

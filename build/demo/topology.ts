@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { deleteNetns, ip, randomSuffix } from "./netns.ts";
 
 /** One simulated box. */
 export interface SiteNode {
@@ -33,28 +34,6 @@ export interface Site {
   destroy(): Promise<void>;
 }
 
-/** Runs `ip` with arguments; throws with its stderr on failure. */
-export async function ip(args: string[]): Promise<string> {
-  const out = await new Deno.Command("ip", {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `ip ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-function randomSuffix(): string {
-  return crypto.getRandomValues(new Uint8Array(3)).reduce(
-    (s, b) => s + b.toString(16).padStart(2, "0"),
-    "",
-  );
-}
-
 /** Options for {@linkcode createSite}. */
 export interface SiteOptions {
   /** Namespace name prefix. @default "es" */
@@ -68,24 +47,15 @@ export async function createSite(
   count: number,
   options: SiteOptions = {},
 ): Promise<Site> {
-  const suffix = randomSuffix();
+  const suffix = randomSuffix(3);
   const prefix = options.prefix ?? "es";
   const net = options.underlay ?? "10.99.0";
   const hub = `${prefix}-hub-${suffix}`;
   const made: string[] = [];
   const destroy = async () => {
-    for (const ns of made.reverse()) {
-      // Processes keep a deleted namespace alive (a wireguard-go left running
-      // by an agent stopped without --cleanup): end them first.
-      const pids = (await ip(["netns", "pids", ns]).catch(() => "")).split("\n")
-        .filter(Boolean);
-      for (const pid of pids) {
-        try {
-          Deno.kill(Number(pid), "SIGKILL");
-        } catch { /* already gone */ }
-      }
-      await ip(["netns", "del", ns]).catch(() => {});
-    }
+    // Processes keep a deleted namespace alive (a wireguard-go left running
+    // by an agent stopped without --cleanup): deleteNetns ends them first.
+    for (const ns of made.reverse()) await deleteNetns(ns);
   };
   try {
     await ip(["netns", "add", hub]);
@@ -167,18 +137,5 @@ export async function createSite(
   } catch (e) {
     await destroy();
     throw e;
-  }
-}
-
-/** Why netns tests cannot run here, or `undefined` when they can. */
-export async function netnsUnavailable(): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "needs root to create network namespaces";
-  try {
-    const name = `es-probe-${randomSuffix()}`;
-    await ip(["netns", "add", name]);
-    await ip(["netns", "del", name]);
-    return undefined;
-  } catch (e) {
-    return `cannot create a network namespace: ${(e as Error).message}`;
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * "Did you mean" suggestions for unknown config keys: edit distance and
+ * the closest known name.
+ *
+ * @module
+ */
 /** Edit distance between two strings (insert, delete, substitute). */
 export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -1,3 +1,9 @@
+/**
+ * Durations in config text (`500ms`, `30s`, `5m`, `1h`) to milliseconds and
+ * back.
+ *
+ * @module
+ */
 const UNIT_MS: Record<string, number> = {
   ms: 1,
   s: 1000,

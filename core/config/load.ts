@@ -1,3 +1,9 @@
+/**
+ * Loads a site config file: a bounded read, YAML with alias and nesting
+ * limits, then validation; every problem with its field path and line.
+ *
+ * @module
+ */
 import { LineCounter, parseDocument } from "yaml";
 import type { ConfigProblem, EdgespanConfig } from "./types.ts";
 import { validateConfig, type ValidateOptions } from "./validate.ts";
@@ -153,6 +159,26 @@ function fileProblem(e: FileReadError): string {
  * Reads and validates a config file. Reads only; never changes anything.
  * Refuses anything that is not a regular file of at most 1 MiB (a FIFO or
  * `/dev/zero` would otherwise hang or fill memory).
+ *
+ * @example Loading a file, and what a mistake looks like
+ * ```ts
+ * import { rejects, strictEqual } from "node:assert";
+ * import { ConfigError, loadConfig } from "./load.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const secret = btoa("k".repeat(32));
+ * await Deno.writeTextFile(
+ *   `${dir}/config.yaml`,
+ *   `cluster: { id: demo, secret: "${secret}" }\nnode: { stateDir: ${dir} }\n`,
+ * );
+ * const config = await loadConfig(`${dir}/config.yaml`);
+ * strictEqual(config.cluster.id, "demo");
+ *
+ * await Deno.writeTextFile(`${dir}/bad.yaml`, "kubespan: { mtu: 9 }\n");
+ * // Every problem with its path, in one error.
+ * await rejects(loadConfig(`${dir}/bad.yaml`), ConfigError);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function loadConfig(
   file: string,

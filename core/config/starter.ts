@@ -1,3 +1,9 @@
+/**
+ * The commented starter config that `edgespan gen config` prints, with a
+ * fresh cluster id and secret.
+ *
+ * @module
+ */
 import { encodeBase64 } from "../encoding/base64.ts";
 
 /** Options for {@linkcode renderStarterConfig}. */

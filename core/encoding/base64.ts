@@ -1,3 +1,9 @@
+/**
+ * Standard base64 with padding, as WireGuard keys and the cluster secret
+ * use it.
+ *
+ * @module
+ */
 /** Standard base64 with padding, as WireGuard keys and the cluster secret use. */
 export function encodeBase64(bytes: Uint8Array): string {
   let binary = "";

@@ -131,8 +131,19 @@ function openFailure(path: string, e: unknown, noFollow: boolean): never {
  * Throws {@linkcode FileReadError} for anything else.
  *
  * @example
- * ```ts ignore
- * const { text } = await readBoundedText("/etc/edgespan/config.yaml");
+ * ```ts
+ * import { rejects, strictEqual } from "node:assert";
+ * import { FileReadError, readBoundedText } from "./read_bounded.ts";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "cluster: {}\n");
+ * const { text } = await readBoundedText(path, { maxBytes: 1024 });
+ * strictEqual(text, "cluster: {}\n");
+ * await rejects(
+ *   readBoundedText(path, { maxBytes: 4 }),
+ *   (e) => e instanceof FileReadError && e.reason === "too_large",
+ * );
+ * await Deno.remove(path);
  * ```
  */
 export async function readBoundedText(

@@ -1,3 +1,9 @@
+/**
+ * Picks the link whose MAC seeds the node's mesh address (the first
+ * physical link, as KubeSpan does), read from sysfs.
+ *
+ * @module
+ */
 import { parseMac } from "./ula.ts";
 
 /** The link whose MAC seeds the node's mesh address. */

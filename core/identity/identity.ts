@@ -1,3 +1,9 @@
+/**
+ * The node's mesh identity: key pair, ULA prefix and node address derived
+ * from the cluster id and the hardware address.
+ *
+ * @module
+ */
 import { formatPrefix, type Prefix } from "../netaddr/ip.ts";
 import { firstHardwareAddr, type HardwareAddr } from "./hardware_addr.ts";
 import type { WgKey } from "./keys.ts";

@@ -1,3 +1,9 @@
+/**
+ * WireGuard keys: generation, parsing and the X25519 public key of a
+ * private key.
+ *
+ * @module
+ */
 import { x25519 } from "@noble/curves/ed25519.js";
 import { decodeBase64, encodeBase64 } from "../encoding/base64.ts";
 

@@ -1,3 +1,9 @@
+/**
+ * Keeps the identity in the state directory: key and node-id files read
+ * without following symlinks, owner and mode checked, written atomically.
+ *
+ * @module
+ */
 import { parse, stringify } from "yaml";
 import {
   generatePrivateKey,

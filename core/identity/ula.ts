@@ -1,3 +1,9 @@
+/**
+ * KubeSpan's IPv6 ULA derivation: the cluster prefix from the cluster id,
+ * the purpose byte, and the node address from a MAC (EUI-64).
+ *
+ * @module
+ */
 import { type IP, maskIP, type Prefix } from "../netaddr/ip.ts";
 
 /** Purpose byte (byte 7) of a cluster ULA prefix. */

@@ -1,3 +1,9 @@
+/**
+ * Merges the affiliates several discovery plugins report about one node into
+ * one view (addresses, endpoints and sources united).
+ *
+ * @module
+ */
 import type { AffiliateSpec } from "../resources/specs.ts";
 
 function union(a: readonly string[], b: readonly string[]): string[] {

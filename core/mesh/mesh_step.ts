@@ -1,19 +1,22 @@
 /**
  * The mesh step of a reconcile pass: peer specs, peer statuses, WireGuard
- * peers, observed endpoints and routing, each decision made by a plugin,
- * applied through a {@linkcode Dataplane}.
+ * peers, observed endpoints and routing, each decision made by a plugin
+ * (through the hooks facade), applied through a {@linkcode Dataplane}. The
+ * pass returns what it computed; the agent stores it.
  *
  * @module
  */
-import type { MeshPassInput, MeshStep } from "../agent.ts";
 import type { PeerView } from "../plugins/types.ts";
-import { ResourceType } from "../resources/definitions.ts";
 import type {
   EndpointSpec,
   PeerSpecSpec,
   PeerStatusSpec,
 } from "../resources/specs.ts";
-import { type Dataplane, dataplaneCheck } from "./dataplane.ts";
+import {
+  type Dataplane,
+  dataplaneCheck,
+  type DevicePeer,
+} from "./dataplane.ts";
 import {
   desiredKernelState,
   MeshConstants,
@@ -23,21 +26,34 @@ import { diffPeers } from "./peer_diff.ts";
 import { buildPeerSpecs } from "./peer_specs.ts";
 import type { PeerTimers } from "./peer_state.ts";
 import {
-  discoveryDestinations,
-  type HostResolver,
-  servedDiscoveryPorts,
-} from "./discovery_bypass.ts";
-import { type PeerStats, stepPeerStatuses } from "./peer_status.ts";
+  type PeerChange,
+  type PeerStats,
+  type PeerStatusStepResult,
+  stepPeerStatuses,
+} from "./peer_status.ts";
+import {
+  MeshPassError,
+  type MeshPassInput,
+  type MeshPassResult,
+  type MeshStep,
+} from "./types.ts";
 
 /** Options for {@linkcode createMeshStep}. */
 export interface MeshStepOptions {
-  /** Resolves discovery host names (to keep them out of the tunnel). @default DNS */
-  resolveHost?: HostResolver;
   /** Timers of the state machine. @default KubeSpan's */
   timers?: PeerTimers;
   /** nft table name (family inet). @default "edgespan" */
   nftTable?: string;
 }
+
+type PeerSpecs = Map<string, PeerSpecSpec>;
+type PeerStatuses = Map<string, PeerStatusSpec>;
+
+const EMPTY = (): MeshPassResult => ({
+  peerspecs: new Map(),
+  peerstatuses: new Map(),
+  endpoints: new Map(),
+});
 
 /** Builds the mesh step over a dataplane. */
 export function createMeshStep(
@@ -52,7 +68,8 @@ export function createMeshStep(
   let peersTotal = 0;
   const warned = new Set<string>();
 
-  async function disable(input: MeshPassInput): Promise<void> {
+  /** KubeSpan off: remove the link and routing, publish no peers. */
+  async function disable(input: MeshPassInput): Promise<MeshPassResult> {
     if (linkName !== undefined) {
       await dataplane.cleanup(linkName, nftTable);
       input.log.info("kubespan disabled: mesh link and routing removed", {
@@ -60,149 +77,183 @@ export function createMeshStep(
       });
       linkName = undefined;
     }
-    for (
-      const type of [
-        ResourceType.peerspecs,
-        ResourceType.peerstatuses,
-        ResourceType.endpoints,
-      ]
-    ) {
-      input.store.replaceAll(type, new Map());
+    return EMPTY();
+  }
+
+  /** Affiliates → peer specs, peer endpoints through the endpoint filters. */
+  function peerSpecs(input: MeshPassInput): PeerSpecs {
+    const { specs, warnings } = buildPeerSpecs({
+      affiliates: input.remote,
+      localNodeId: input.identity.nodeId,
+      acceptEndpoints: (endpoints, peer) =>
+        input.hooks.endpointFilter.accepted([...endpoints], peer),
+    });
+    for (const w of warnings) {
+      const key = `${w.publicKey}|${w.removed.join(",")}`;
+      if (warned.has(key)) continue;
+      warned.add(key);
+      input.log.warn("peer address overlap", {
+        node: w.nodeId,
+        peer: w.publicKey,
+        removed: w.removed,
+      });
     }
+    return specs;
+  }
+
+  /** Creates or updates the WireGuard link; returns its peers as they are. */
+  async function ensureLink(input: MeshPassInput): Promise<DevicePeer[]> {
+    const { config, identity } = input;
+    const name = config.wireguard.interface;
+    await dataplane.ensureLink({
+      name,
+      mtu: config.kubespan.mtu,
+      listenPort: config.wireguard.listenPort,
+      firewallMark: MeshConstants.firewallMark,
+    }, identity.spec.privateKey);
+    linkName = name;
+    return await dataplane.devicePeers(name);
+  }
+
+  /** The state machine over the device stats; peer selection picks endpoints. */
+  function nextStatuses(
+    input: MeshPassInput,
+    specs: PeerSpecs,
+    devicePeers: readonly DevicePeer[],
+  ): PeerStatusStepResult {
+    const { hooks, now } = input;
+    return stepPeerStatuses({
+      specs,
+      previous: input.previous,
+      stats: new Map<string, PeerStats>(
+        devicePeers.map((p) => [p.publicKey, p]),
+      ),
+      now,
+      ...(options.timers ? { timers: options.timers } : {}),
+      nextEndpoint: (status, spec) =>
+        hooks.peerSelection.nextEndpoint(status, spec, now),
+    });
+  }
+
+  /** Brings the device's peers in line with the step (PSK, keepalive, endpoint). */
+  async function configurePeers(
+    input: MeshPassInput,
+    devicePeers: DevicePeer[],
+    step: PeerStatusStepResult,
+  ): Promise<void> {
+    const secret = input.config.cluster.secret;
+    const updates = diffPeers(devicePeers, step.peers, {
+      presharedKey: secret,
+      keepaliveSeconds: MeshConstants.keepaliveSeconds,
+      forcePresharedKey: lastSecret !== undefined && lastSecret !== secret,
+    });
+    await dataplane.updatePeers(input.config.wireguard.interface, updates);
+    lastSecret = secret;
+  }
+
+  function logChanges(input: MeshPassInput, changes: PeerChange[]): void {
+    for (const c of changes) {
+      const fields = {
+        peer: c.publicKey,
+        label: c.label,
+        from: c.from,
+        to: c.to,
+        endpoint: c.endpoint,
+      };
+      if (c.endpointChanged) input.log.info("peer endpoint selected", fields);
+      else input.log.info("peer state changed", fields);
+    }
+  }
+
+  /** Endpoints peers were reached at; as in Talos, only while harvesting is on. */
+  function harvested(
+    input: MeshPassInput,
+    statuses: PeerStatuses,
+  ): Map<string, EndpointSpec> {
+    if (!input.config.kubespan.harvestExtraEndpoints) return new Map();
+    const affiliateOf = new Map(
+      input.remote.flatMap((a) =>
+        a.kubespan ? [[a.kubespan.publicKey, a.nodeId] as const] : []
+      ),
+    );
+    return observedEndpoints(statuses, (k) => affiliateOf.get(k));
+  }
+
+  /** Prefixes routed into the tunnel: the peers the bypass plugin forces. */
+  function routedPrefixes(
+    input: MeshPassInput,
+    specs: PeerSpecs,
+    statuses: PeerStatuses,
+  ): string[] {
+    const views: PeerView[] = [...specs].map(([publicKey, spec]) => ({
+      publicKey,
+      spec,
+      status: statuses.get(publicKey),
+    }));
+    const forced = input.hooks.downPeerBypass.forcedPeers(views) ??
+      new Set(views.map((v) => v.publicKey));
+    return views.filter((v) => forced.has(v.publicKey)).flatMap((v) =>
+      v.spec.allowedIPs
+    );
+  }
+
+  /** Address, routes, rules and nft sets, applied as a diff. */
+  async function applyRouting(
+    input: MeshPassInput,
+    routed: string[],
+  ): Promise<void> {
+    const { config, identity, hooks, log } = input;
+    const destinations = await hooks.tunnelBypass.destinations();
+    const state = desiredKernelState({
+      linkName: config.wireguard.interface,
+      mtu: config.kubespan.mtu,
+      listenPort: config.wireguard.listenPort,
+      address: identity.addressPrefix,
+      subnet: identity.subnetPrefix,
+      routedPrefixes: routed,
+      nftTable,
+      neverRouted: [...new Set(destinations.flatMap((d) => d.value))],
+      bypassTcpSourcePorts: [
+        ...new Set(hooks.tunnelBypass.replyPorts().flatMap((p) => p.value)),
+      ],
+    });
+    const report = await dataplane.applyRouting(state);
+    if (report.added + report.removed > 0) {
+      log.info("routing applied", { ...report });
+    }
+  }
+
+  function count(statuses: PeerStatuses): void {
+    peersTotal = statuses.size;
+    peersUp = [...statuses.values()].filter((s) => s.state === "up").length;
   }
 
   return {
     async pass(input) {
-      const { config, identity, remote, store, registry, log, now } = input;
-      if (!config.kubespan.enabled) return await disable(input);
-      const name = config.wireguard.interface;
-
-      const { specs, warnings } = buildPeerSpecs({
-        affiliates: remote,
-        localNodeId: identity.nodeId,
-        acceptEndpoints: (endpoints, peer) =>
-          registry.pipeline(
-            "endpointFilter",
-            "accepted",
-            [...endpoints],
-            (h, v) => h.accepted(v, peer),
-          ),
-      });
-      for (const w of warnings) {
-        const key = `${w.publicKey}|${w.removed.join(",")}`;
-        if (warned.has(key)) continue;
-        warned.add(key);
-        log.warn("peer address overlap", {
-          node: w.nodeId,
-          peer: w.publicKey,
-          removed: w.removed,
-        });
-      }
-      store.replaceAll<PeerSpecSpec>(ResourceType.peerspecs, specs);
-
-      const desiredLink = {
-        name,
-        mtu: config.kubespan.mtu,
-        listenPort: config.wireguard.listenPort,
-        firewallMark: MeshConstants.firewallMark,
-      };
+      if (!input.config.kubespan.enabled) return await disable(input);
+      const peerspecs = peerSpecs(input);
+      const out: Partial<MeshPassResult> = { peerspecs };
       try {
-        await dataplane.ensureLink(desiredLink, identity.spec.privateKey);
-        linkName = name;
-        const devicePeers = await dataplane.devicePeers(name);
-        const stats = new Map<string, PeerStats>(
-          devicePeers.map((p) => [p.publicKey, p]),
+        const devicePeers = await ensureLink(input);
+        const step = nextStatuses(input, peerspecs, devicePeers);
+        await configurePeers(input, devicePeers, step);
+        out.peerstatuses = step.statuses;
+        logChanges(input, step.changes);
+        out.endpoints = harvested(input, step.statuses);
+        await applyRouting(
+          input,
+          routedPrefixes(input, peerspecs, step.statuses),
         );
-        const previous = new Map(
-          store.list<PeerStatusSpec>(ResourceType.peerstatuses).map((r) =>
-            [r.id, r.spec] as const
-          ),
-        );
-        const step = stepPeerStatuses({
-          specs,
-          previous,
-          stats,
-          now,
-          ...(options.timers ? { timers: options.timers } : {}),
-          nextEndpoint: (status, spec) =>
-            registry.first(
-              "peerSelection",
-              "nextEndpoint",
-              (h) => h.nextEndpoint(status, spec, now),
-              () => undefined,
-            ),
-        });
-        const updates = diffPeers(devicePeers, step.peers, {
-          presharedKey: config.cluster.secret,
-          keepaliveSeconds: MeshConstants.keepaliveSeconds,
-          forcePresharedKey: lastSecret !== undefined &&
-            lastSecret !== config.cluster.secret,
-        });
-        await dataplane.updatePeers(name, updates);
-        lastSecret = config.cluster.secret;
-        store.replaceAll<PeerStatusSpec>(
-          ResourceType.peerstatuses,
-          step.statuses,
-        );
-        for (const c of step.changes) {
-          const fields = {
-            peer: c.publicKey,
-            label: c.label,
-            from: c.from,
-            to: c.to,
-            endpoint: c.endpoint,
-          };
-          if (c.endpointChanged) log.info("peer endpoint selected", fields);
-          else log.info("peer state changed", fields);
-        }
-        const affiliateOf = new Map(
-          remote.flatMap((
-            a,
-          ) => (a.kubespan ? [[a.kubespan.publicKey, a.nodeId] as const] : [])),
-        );
-        // As in Talos, endpoints are only observed while harvesting is on.
-        store.replaceAll<EndpointSpec>(
-          ResourceType.endpoints,
-          config.kubespan.harvestExtraEndpoints
-            ? observedEndpoints(step.statuses, (k) => affiliateOf.get(k))
-            : new Map(),
-        );
-        const views: PeerView[] = [...specs].map(([publicKey, spec]) => ({
-          publicKey,
-          spec,
-          status: step.statuses.get(publicKey),
-        }));
-        const forced = registry.first(
-          "downPeerBypass",
-          "forcedPeers",
-          (h) => h.forcedPeers(views),
-          () => new Set(views.map((v) => v.publicKey)),
-        );
-        const state = desiredKernelState({
-          linkName: name,
-          mtu: config.kubespan.mtu,
-          listenPort: config.wireguard.listenPort,
-          address: identity.addressPrefix,
-          subnet: identity.subnetPrefix,
-          routedPrefixes: views.filter((v) => forced.has(v.publicKey)).flatMap((
-            v,
-          ) => v.spec.allowedIPs),
-          nftTable,
-          neverRouted: await discoveryDestinations(config, options.resolveHost),
-          bypassTcpSourcePorts: servedDiscoveryPorts(config),
-        });
-        const report = await dataplane.applyRouting(state);
-        if (report.added + report.removed > 0) {
-          log.info("routing applied", { ...report });
-        }
-        peersTotal = step.statuses.size;
-        peersUp = [...step.statuses.values()].filter((s) =>
-          s.state === "up"
-        ).length;
+        count(step.statuses);
         lastApplyError = "";
+        return {
+          peerspecs,
+          peerstatuses: step.statuses,
+          endpoints: out.endpoints,
+        };
       } catch (e) {
         lastApplyError = e instanceof Error ? e.message : String(e);
-        throw e;
+        throw new MeshPassError(out, e);
       }
     },
     async cleanup(config) {

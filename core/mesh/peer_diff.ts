@@ -1,3 +1,9 @@
+/**
+ * Compares the desired WireGuard peers with the device's and yields the
+ * minimal set of peer updates.
+ *
+ * @module
+ */
 import type { DevicePeer, PeerUpdate } from "./dataplane.ts";
 import type { DesiredPeer } from "./peer_status.ts";
 

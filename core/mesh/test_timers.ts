@@ -1,3 +1,9 @@
+/**
+ * Shortened state-machine timers for tests, read from
+ * `EDGESPAN_TEST_TIMERS`; production always uses KubeSpan's.
+ *
+ * @module
+ */
 import { parseDuration } from "../config/duration.ts";
 import { KUBESPAN_TIMERS, type PeerTimers } from "./peer_state.ts";
 

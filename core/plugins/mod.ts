@@ -1,5 +1,6 @@
 /**
- * Plugin core: hook interfaces per kind and the registry.
+ * Plugin core: the hook interfaces by group, the combination table and the
+ * registry with its typed hooks facade.
  *
  * @module
  */

@@ -14,15 +14,19 @@ import { ResourceType } from "../resources/definitions.ts";
 import type { ResourceStore } from "../resources/store.ts";
 import {
   type AnyPluginDefinition,
-  type HookMap,
+  type AnyPluginInstance,
+  type Combination,
+  HOOK_COMBINATION,
+  type HookCallers,
+  type PluginAnswer,
   PluginError,
-  type PluginInstance,
   type PluginKind,
+  pluginKindLabel,
 } from "./types.ts";
 
 interface Slot {
   def: AnyPluginDefinition;
-  instance?: PluginInstance<PluginKind, unknown>;
+  instance?: AnyPluginInstance;
   abort?: AbortController;
   optionsJson?: string;
   status: PluginStatusSpec;
@@ -36,6 +40,8 @@ export interface PluginRegistryOptions {
   now?: () => number;
   /** Called when a plugin asks for a reconcile. @default nothing */
   requestReconcile?: (reason: string) => void;
+  /** The agent runs a one-shot command (no reconcile loop). @default false */
+  oneShot?: boolean;
 }
 
 /** Whether a plugin is enabled by a config (its entry, else its default). */
@@ -72,6 +78,12 @@ export class PluginRegistry {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #requestReconcile: (reason: string) => void;
+  readonly #oneShot: boolean;
+  /**
+   * One typed caller per hook, combined as {@linkcode HOOK_COMBINATION}
+   * says; a plugin that throws is reported in its status and skipped.
+   */
+  readonly hooks: HookCallers;
 
   constructor(
     definitions: readonly AnyPluginDefinition[],
@@ -87,7 +99,7 @@ export class PluginRegistry {
         def,
         status: {
           name: def.name,
-          kind: def.kind,
+          kind: pluginKindLabel(def),
           version: def.version,
           description: def.description,
           enabled: false,
@@ -102,7 +114,9 @@ export class PluginRegistry {
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     this.#requestReconcile = options.requestReconcile ?? (() => {});
+    this.#oneShot = options.oneShot ?? false;
     for (const slot of this.#slots) this.#publish(slot);
+    this.hooks = this.#buildCallers();
   }
 
   /** The definitions, for config validation and listings. */
@@ -209,10 +223,11 @@ export class PluginRegistry {
           log: this.#log.with({ plugin: name }),
           now: this.#now,
           signal: abort.signal,
+          oneShot: this.#oneShot,
           requestReconcile: (reason) =>
             this.#requestReconcile(`${name}: ${reason}`),
           listResources: <S>(type: string) => this.#store.list<S>(type),
-        }, options) as PluginInstance<PluginKind, unknown>;
+        }, options);
         await instance.start?.();
         slot.instance = instance;
         slot.abort = abort;
@@ -237,27 +252,72 @@ export class PluginRegistry {
     }
   }
 
-  #running<K extends PluginKind>(kind: K): { slot: Slot; hooks: HookMap[K] }[] {
-    return this.#slots
-      .filter((s) => s.def.kind === kind && s.instance)
-      .map((s) => ({ slot: s, hooks: s.instance as unknown as HookMap[K] }));
+  #running(kind: PluginKind): { slot: Slot; hooks: object }[] {
+    return this.#slots.flatMap((slot) => {
+      const hooks = slot.instance?.[kind];
+      return hooks && slot.def.hooks.includes(kind) ? [{ slot, hooks }] : [];
+    });
   }
 
-  /** Names of running plugins of a kind, in registration order. */
+  /** Names of running plugins of a hook group, in registration order. */
   runningNames(kind: PluginKind): string[] {
     return this.#running(kind).map((r) => r.slot.def.name);
   }
 
-  /** Calls every running plugin of a kind; a throwing one is reported and skipped. */
-  collect<K extends PluginKind, R>(
-    kind: K,
+  #buildCallers(): HookCallers {
+    const callers: Record<string, Record<string, unknown>> = {};
+    for (const [kind, table] of Object.entries(HOOK_COMBINATION)) {
+      const group: Record<string, unknown> = {};
+      for (const [method, combination] of Object.entries(table)) {
+        group[method] = this.#caller(
+          kind as PluginKind,
+          method,
+          combination as Combination,
+        );
+      }
+      callers[kind] = Object.freeze(group);
+    }
+    return Object.freeze(callers) as unknown as HookCallers;
+  }
+
+  #caller(
+    kind: PluginKind,
+    method: string,
+    combination: Combination,
+  ): (...args: unknown[]) => unknown {
+    // An optional hook a plugin leaves out answers `undefined`.
+    const invoke = (hooks: unknown, args: unknown[]): unknown => {
+      const fn = (hooks as Record<string, unknown>)[method];
+      return typeof fn === "function" ? fn.apply(hooks, args) : undefined;
+    };
+    switch (combination) {
+      case "collect":
+        return (...args) => this.#collect(kind, method, (h) => invoke(h, args));
+      case "parallel":
+        return (...args) =>
+          this.#parallel(kind, method, (h) => Promise.resolve(invoke(h, args)));
+      case "sequential":
+        return (input, ...rest) =>
+          this.#sequential(
+            kind,
+            method,
+            input,
+            (h, v) => invoke(h, [v, ...rest]),
+          );
+      case "first":
+        return (...args) => this.#first(kind, method, (h) => invoke(h, args));
+    }
+  }
+
+  #collect(
+    kind: PluginKind,
     operation: string,
-    call: (hooks: HookMap[K], name: string) => R,
-  ): { name: string; value: R }[] {
-    const out: { name: string; value: R }[] = [];
+    call: (hooks: unknown) => unknown,
+  ): PluginAnswer<unknown>[] {
+    const out: PluginAnswer<unknown>[] = [];
     for (const { slot, hooks } of this.#running(kind)) {
       try {
-        out.push({ name: slot.def.name, value: call(hooks, slot.def.name) });
+        out.push({ name: slot.def.name, value: call(hooks) });
         this.#recovered(slot);
       } catch (e) {
         this.#fail(slot, operation, e);
@@ -266,17 +326,22 @@ export class PluginRegistry {
     return out;
   }
 
-  /** Async form of {@linkcode collect}; plugins run concurrently. */
-  async collectAsync<K extends PluginKind, R>(
-    kind: K,
+  async #parallel(
+    kind: PluginKind,
     operation: string,
-    call: (hooks: HookMap[K], name: string) => Promise<R>,
-  ): Promise<{ name: string; value: R }[]> {
+    call: (hooks: unknown) => Promise<unknown>,
+  ): Promise<PluginAnswer<unknown>[]> {
     const running = this.#running(kind);
     const settled = await Promise.allSettled(
-      running.map(({ slot, hooks }) => call(hooks, slot.def.name)),
+      running.map(({ hooks }) => {
+        try {
+          return call(hooks);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      }),
     );
-    const out: { name: string; value: R }[] = [];
+    const out: PluginAnswer<unknown>[] = [];
     settled.forEach((result, i) => {
       const { slot } = running[i]!;
       if (result.status === "fulfilled") {
@@ -289,13 +354,12 @@ export class PluginRegistry {
     return out;
   }
 
-  /** Pipes `input` through every running plugin of a kind; a throwing one passes it on unchanged. */
-  pipeline<K extends PluginKind, T>(
-    kind: K,
+  #sequential(
+    kind: PluginKind,
     operation: string,
-    input: T,
-    call: (hooks: HookMap[K], value: T) => T,
-  ): T {
+    input: unknown,
+    call: (hooks: unknown, value: unknown) => unknown,
+  ): unknown {
     let value = input;
     for (const { slot, hooks } of this.#running(kind)) {
       try {
@@ -308,25 +372,20 @@ export class PluginRegistry {
     return value;
   }
 
-  /**
-   * The answer of the first running plugin of a kind; `fallback` when none
-   * runs or it throws.
-   */
-  first<K extends PluginKind, R>(
-    kind: K,
+  #first(
+    kind: PluginKind,
     operation: string,
-    call: (hooks: HookMap[K]) => R,
-    fallback: () => R,
-  ): R {
+    call: (hooks: unknown) => unknown,
+  ): unknown {
     const [head] = this.#running(kind);
-    if (!head) return fallback();
+    if (!head) return undefined;
     try {
       const value = call(head.hooks);
       this.#recovered(head.slot);
       return value;
     } catch (e) {
       this.#fail(head.slot, operation, e);
-      return fallback();
+      return undefined;
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The typed hook interfaces: one per plugin kind. Every decision in the
+ * The typed hook interfaces: one per hook group. Every decision in the
  * reconcile pipeline that a site may want to change is made behind one of
  * these, and the registry switches each plugin per site.
  *
@@ -91,31 +91,111 @@ export interface DownPeerBypassHooks {
   forcedPeers(peers: readonly PeerView[]): Set<string>;
 }
 
-/** Hook interface by plugin kind. */
+/** Says which destinations and replies never go through the tunnel. */
+export interface TunnelBypassHooks {
+  /**
+   * Addresses that are never routed into the tunnel (e.g. the discovery
+   * services: a node must reach them before any tunnel exists).
+   */
+  destinations(): Promise<string[]>;
+  /** Local TCP ports whose replies are never marked (a service hosted on this box). */
+  replyPorts(): number[];
+}
+
+/** Hook interface by hook group (plugin kind). */
 export interface HookMap {
   discovery: DiscoveryHooks;
   endpointFilter: EndpointFilterHooks;
   peerSelection: PeerSelectionHooks;
   routeAdvertisement: RouteAdvertisementHooks;
   downPeerBypass: DownPeerBypassHooks;
+  tunnelBypass: TunnelBypassHooks;
 }
 
-/** Plugin kinds. */
+/** Hook groups; a plugin implements any subset of them. */
 export type PluginKind = keyof HookMap;
 
 /**
- * How the registry combines several enabled plugins of one kind:
- * `parallel` calls all and merges, `sequential` pipes output to the next,
- * `first` uses the first enabled one.
+ * How the registry combines the enabled plugins of one hook:
+ * `collect` calls every one and returns each answer by plugin name,
+ * `parallel` does the same for an async hook (all run concurrently),
+ * `sequential` pipes the first argument through each plugin in turn,
+ * `first` returns the first enabled plugin's answer.
  */
-export const HOOK_COMBINATION: Readonly<
-  Record<PluginKind, "parallel" | "sequential" | "first">
-> = {
-  discovery: "parallel",
-  endpointFilter: "sequential",
-  peerSelection: "first",
-  routeAdvertisement: "parallel",
-  downPeerBypass: "first",
+export type Combination = "collect" | "parallel" | "sequential" | "first";
+
+/**
+ * The combinations a hook of signature `F` may use: `parallel` for an async
+ * hook only, `sequential` only when the result can be fed back as the
+ * first argument.
+ */
+export type AllowedCombination<F> = F extends (...args: infer A) => infer R
+  ? R extends PromiseLike<unknown> ? "parallel"
+  :
+    | "collect"
+    | "first"
+    | (A extends readonly [infer V, ...unknown[]]
+      ? [R] extends [V] ? "sequential" : never
+      : never)
+  : never;
+
+/** The shape of {@linkcode HOOK_COMBINATION}: one combination per hook. */
+export type HookTable = {
+  readonly [K in PluginKind]: {
+    readonly [M in keyof HookMap[K]]-?: AllowedCombination<
+      NonNullable<HookMap[K][M]>
+    >;
+  };
+};
+
+/**
+ * How several enabled plugins of one hook combine. The registry builds its
+ * callers from this table, so a call site cannot pick another combination.
+ */
+export const HOOK_COMBINATION = {
+  discovery: {
+    publish: "parallel",
+    affiliates: "collect",
+    publicAddresses: "collect",
+    leave: "parallel",
+    health: "collect",
+  },
+  endpointFilter: { advertised: "sequential", accepted: "sequential" },
+  peerSelection: { nextEndpoint: "first" },
+  routeAdvertisement: { advertise: "collect" },
+  downPeerBypass: { forcedPeers: "first" },
+  tunnelBypass: { destinations: "parallel", replyPorts: "collect" },
+} as const satisfies HookTable;
+
+/** One plugin's answer to a `collect` or `parallel` hook. */
+export interface PluginAnswer<R> {
+  /** The plugin's name. */
+  name: string;
+  value: R;
+}
+
+/** The caller of one hook, typed by its combination `C` and signature `F`. */
+export type HookCaller<C, F> = F extends (...args: infer A) => infer R
+  ? C extends "collect" ? (...args: A) => PluginAnswer<R>[]
+  : C extends "parallel" ? (...args: A) => Promise<PluginAnswer<Awaited<R>>[]>
+  : C extends "sequential" ? (...args: A) => R
+  : C extends "first" ? (...args: A) => R | undefined
+  : never
+  : never;
+
+/**
+ * The hooks facade: one typed caller per hook, combined per
+ * {@linkcode HOOK_COMBINATION} (e.g. `hooks.endpointFilter.advertised(addrs)`
+ * pipes `addrs` through every enabled endpoint filter). A plugin that throws
+ * is reported and skipped (`first`: answers `undefined`).
+ */
+export type HookCallers = {
+  readonly [K in PluginKind]: {
+    readonly [M in keyof HookMap[K]]-?: M extends
+      keyof (typeof HOOK_COMBINATION)[K]
+      ? HookCaller<(typeof HOOK_COMBINATION)[K][M], NonNullable<HookMap[K][M]>>
+      : never;
+  };
 };
 
 /** What a plugin instance is given. */
@@ -129,6 +209,11 @@ export interface PluginContext {
   readonly now: () => number;
   /** Aborted when the plugin is stopped. */
   readonly signal: AbortSignal;
+  /**
+   * The agent runs a one-shot command (such as `leave`) and no reconcile
+   * loop: plugins that serve others (a hosted service) stay idle.
+   */
+  readonly oneShot: boolean;
   /** Asks the agent to reconcile soon (coalesced). */
   requestReconcile(reason: string): void;
   /** Read access to the agent's resources (redacted). */
@@ -143,9 +228,16 @@ export interface PluginLifecycle<O> {
   stop?(): Promise<void> | void;
 }
 
-/** A running plugin of kind K. */
-export type PluginInstance<K extends PluginKind, O> =
-  & HookMap[K]
+/** The hook groups `G` of a plugin, each implemented in full. */
+export type PluginHooks<G extends PluginKind> = { [K in G]: HookMap[K] };
+
+/**
+ * A running plugin: the hook groups `G` it implements plus its lifecycle
+ * (a group it did not declare cannot be given).
+ */
+export type PluginInstance<G extends PluginKind, O> =
+  & PluginHooks<G>
+  & { [K in Exclude<PluginKind, G>]?: never }
   & PluginLifecycle<O>;
 
 /** Result of parsing a plugin's options. */
@@ -154,14 +246,19 @@ export type OptionsResult<O> = { ok: true; options: O } | {
   problems: ConfigProblem[];
 };
 
-/** A built-in plugin. */
+/**
+ * A built-in plugin: a name, its options, any subset of hook groups `G`
+ * and an optional lifecycle. A plugin without hook groups (`hooks: []`) is
+ * lifecycle only (e.g. a service hosted next to the agent).
+ */
 export interface PluginDefinition<
-  K extends PluginKind = PluginKind,
+  G extends PluginKind = PluginKind,
   O = unknown,
 > {
   /** Unique name, the key in the config's `plugins:` map (kebab-case). */
   readonly name: string;
-  readonly kind: K;
+  /** The hook groups {@linkcode create} implements. */
+  readonly hooks: readonly G[];
   readonly version: string;
   /** One line for `edgespan get plugins`. */
   readonly description: string;
@@ -169,18 +266,62 @@ export interface PluginDefinition<
   readonly defaultEnabled: boolean;
   /** Parses the entry's options (its keys except `enabled`). Absent = takes none. */
   parseOptions?(raw: Record<string, unknown>): OptionsResult<O>;
-  create(ctx: PluginContext, options: O): PluginInstance<K, O>;
+  create(ctx: PluginContext, options: O): NoInfer<PluginInstance<G, O>>;
 }
 
-/** Any plugin definition, whatever its kind and options. */
-// deno-lint-ignore no-explicit-any
-export type AnyPluginDefinition = PluginDefinition<PluginKind, any>;
+/** Any plugin definition, whatever its hook groups and options. */
+export interface AnyPluginDefinition {
+  readonly name: string;
+  readonly hooks: readonly PluginKind[];
+  readonly version: string;
+  readonly description: string;
+  readonly defaultEnabled: boolean;
+  // deno-lint-ignore no-explicit-any
+  parseOptions?(raw: Record<string, unknown>): OptionsResult<any>;
+  // deno-lint-ignore no-explicit-any
+  create(ctx: PluginContext, options: any): AnyPluginInstance;
+}
 
-/** Identity helper that keeps the literal kind for type inference. */
-export function definePlugin<K extends PluginKind, O = Record<string, never>>(
-  definition: PluginDefinition<K, O>,
-): PluginDefinition<K, O> {
+/** A running plugin of any shape, as the registry holds it. */
+// deno-lint-ignore no-explicit-any
+export type AnyPluginInstance = Partial<HookMap> & PluginLifecycle<any>;
+
+/**
+ * Declares a plugin; keeps the literal hook groups so that `create` must
+ * return exactly those groups.
+ *
+ * @example A plugin with two hook groups
+ * ```ts
+ * import { definePlugin } from "./types.ts";
+ *
+ * const plugin = definePlugin({
+ *   name: "lan-first",
+ *   hooks: ["endpointFilter", "routeAdvertisement"],
+ *   version: "1.0.0",
+ *   description: "Advertises the LAN and keeps only LAN endpoints",
+ *   defaultEnabled: false,
+ *   create() {
+ *     return {
+ *       endpointFilter: {
+ *         advertised: (addresses) => [...addresses],
+ *         accepted: (endpoints) => endpoints.filter((e) => e.startsWith("192.168.")),
+ *       },
+ *       routeAdvertisement: { advertise: () => ["192.168.1.0/24"] },
+ *     };
+ *   },
+ * });
+ * ```
+ */
+export function definePlugin<
+  const G extends PluginKind = never,
+  O = Record<string, never>,
+>(definition: PluginDefinition<G, O>): PluginDefinition<G, O> {
   return definition;
+}
+
+/** The hook groups of a plugin as one word for listings (`lifecycle` when none). */
+export function pluginKindLabel(def: { hooks: readonly PluginKind[] }): string {
+  return def.hooks.length ? def.hooks.join(",") : "lifecycle";
 }
 
 /** A plugin failed; the message names it. */

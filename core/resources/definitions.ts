@@ -1,3 +1,9 @@
+/**
+ * The resource types the agent keeps (identity, affiliates, peer specs and
+ * statuses, endpoints, config, plugins) and their print columns.
+ *
+ * @module
+ */
 import type { ResourceDefinition } from "./store.ts";
 
 /** Resource type names. */

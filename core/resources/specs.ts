@@ -88,6 +88,7 @@ export type PluginRunState = "disabled" | "running" | "failed" | "stopped";
 /** A plugin's switch and health, id = plugin name. */
 export interface PluginStatusSpec {
   name: string;
+  /** Its hook groups, comma-separated (`lifecycle` for a plugin without hooks). */
   kind: string;
   version: string;
   description: string;

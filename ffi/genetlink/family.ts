@@ -12,7 +12,7 @@ import {
   type NetlinkMessage,
   NLM_F_REQUEST,
 } from "../netlink/message.ts";
-import type { NetlinkSocket } from "../netlink/socket.ts";
+import type { NetlinkClient } from "../netlink/conn.ts";
 
 /** Message type of the generic netlink controller. */
 export const GENL_ID_CTRL = 16;
@@ -109,7 +109,7 @@ export function parseFamily(msg: NetlinkMessage): GenlFamily {
  * a clear message when the kernel does not know it (module not loaded).
  */
 export async function resolveFamily(
-  sock: NetlinkSocket,
+  sock: NetlinkClient,
   name: string,
 ): Promise<GenlFamily> {
   const operation = `resolve generic netlink family "${name}"`;

@@ -22,11 +22,10 @@ import { NotFoundError } from "../netlink/errors.ts";
 import { RtNetlink } from "../rtnetlink/rtnetlink.ts";
 import { Nftables } from "../nftables/nftables.ts";
 import { meshTableSpec } from "../nftables/mesh_table.ts";
-import { KernelWireGuard } from "../wireguard/kernel.ts";
-import { UserspaceWireGuard } from "../wireguard/uapi.ts";
-import { WireGuardGo } from "../wireguard/wireguard_go.ts";
+import { openWireGuard, type WireGuardClient } from "../wireguard/client.ts";
+import type { WireGuardGoEvent } from "../wireguard/daemons.ts";
 import { KernelWatch, type WatchScope } from "./kernel_watch.ts";
-import type { WgBackend, WgPeerConfig } from "../wireguard/types.ts";
+import type { WgPeerConfig } from "../wireguard/types.ts";
 
 /** Options of {@linkcode FfiDataplane.open}. */
 export interface FfiDataplaneOptions {
@@ -55,21 +54,14 @@ export class FfiDataplane implements Dataplane {
   readonly backend: "kernel" | "userspace";
   readonly #rt: RtNetlink;
   readonly #nft: Nftables;
-  readonly #wg: WgBackend;
+  readonly #wg: WireGuardClient;
   readonly #log: Logger;
-  readonly #wireguardGo: string;
   readonly #now: () => number;
   readonly #wake: (reason: string) => void;
   readonly #watchKernel: boolean;
   /** Kernel events for what the mesh owns wake a pass (see KernelWatch). */
   #watch: KernelWatch | undefined;
   #watchFailed = false;
-  /** The one supervisor of the userspace link; never two (see ensureLink). */
-  #daemon: WireGuardGo | undefined;
-  /** A wireguard-go found serving the link at start, not supervised by us. */
-  #adopted = false;
-  #adoptedWatch: ReturnType<typeof setInterval> | undefined;
-  readonly #adoptedCheckMs: number;
   #appliedNft = "";
   #appliedRouting = "";
   /** Link and key of the latest successful ensureLink. */
@@ -88,22 +80,36 @@ export class FfiDataplane implements Dataplane {
   };
 
   private constructor(
-    backend: "kernel" | "userspace",
     rt: RtNetlink,
     nft: Nftables,
-    wg: WgBackend,
+    wg: WireGuardClient,
     options: FfiDataplaneOptions,
   ) {
-    this.backend = backend;
+    this.backend = wg.kind;
     this.#rt = rt;
     this.#nft = nft;
     this.#wg = wg;
     this.#log = options.log;
-    this.#wireguardGo = options.wireguardGo ?? "wireguard-go";
     this.#now = options.now ?? Date.now;
     this.#wake = options.onWake ?? (() => {});
     this.#watchKernel = options.onWake !== undefined;
-    this.#adoptedCheckMs = options.adoptedCheckMs ?? 1000;
+  }
+
+  /** What the wireguard-go processes did between passes. */
+  #onWireGuardGo(event: WireGuardGoEvent): void {
+    if (event.kind === "adoptedGone") {
+      this.#wake("the adopted wireguard-go is gone");
+      return;
+    }
+    // a restarted wireguard-go brings a new, down link without peers
+    this.#deviceStale = true;
+    this.#found(
+      "wireguard-go",
+      `wireguard-go for "${event.interface}" restarted after it ${
+        event.lastError || "exited"
+      }`,
+    );
+    this.#wake("wireguard-go restarted");
   }
 
   /** Notes a difference between the kernel and what was applied. */
@@ -143,24 +149,26 @@ export class FfiDataplane implements Dataplane {
    * otherwise; `kernel` fails with a clear error when it does not.
    */
   static async open(options: FfiDataplaneOptions): Promise<FfiDataplane> {
-    const wanted = options.backend ?? "auto";
-    let wg: WgBackend | undefined;
-    if (wanted !== "userspace") {
-      try {
-        wg = await KernelWireGuard.open();
-      } catch (e) {
-        if (wanted === "kernel" || !(e instanceof NotFoundError)) throw e;
+    // the client is opened first; its events reach the dataplane once made
+    const relay: { to?: (event: WireGuardGoEvent) => void } = {};
+    const wg = await openWireGuard({
+      backend: options.backend ?? "auto",
+      onFallback: (reason) =>
         options.log.info(
           "kernel WireGuard is not available; using wireguard-go",
-          { reason: (e as Error).message },
-        );
-      }
-    }
-    const backend = wg ? "kernel" : "userspace";
-    wg ??= new UserspaceWireGuard();
+          { reason },
+        ),
+      wireguardGo: {
+        binary: options.wireguardGo ?? "wireguard-go",
+        adoptedCheckMs: options.adoptedCheckMs ?? 1000,
+        onEvent: (event) => relay.to?.(event),
+      },
+    });
     const rt = await RtNetlink.open();
     const nft = await Nftables.open();
-    return new FfiDataplane(backend, rt, nft, wg, options);
+    const dataplane = new FfiDataplane(rt, nft, wg, options);
+    relay.to = (event) => dataplane.#onWireGuardGo(event);
+    return dataplane;
   }
 
   async #linkExists(name: string): Promise<boolean> {
@@ -181,9 +189,9 @@ export class FfiDataplane implements Dataplane {
    * a new process was started.
    */
   async #ensureWireGuardGo(name: string): Promise<boolean> {
-    const d = this.#daemon;
-    if (d?.active) {
-      const st = d.status;
+    const found = await this.#wg.checkWireGuardGo(name);
+    if (found.kind === "supervised") {
+      const st = found.status;
       if (st.state === "running") return false;
       this.#found(
         "wireguard-go",
@@ -197,71 +205,23 @@ export class FfiDataplane implements Dataplane {
         }${st.lastError ? ` (${st.lastError})` : ""}; the next pass retries`,
       );
     }
-    const socket = await (this.#wg as UserspaceWireGuard).socketState(name);
-    if (socket === "alive") {
-      if (!this.#adopted && d === undefined) {
+    if (found.kind === "adopted") {
+      if (found.newly) {
         this.#log.info("adopted a running wireguard-go", { link: name });
-        this.#watchAdopted(name);
       }
-      this.#adopted = true;
       return false;
     }
-    this.#unwatchAdopted();
-    if (this.#adopted) {
+    if (found.lost !== undefined) {
       this.#found(
         "wireguard-go",
         `the adopted wireguard-go for "${name}" was gone${
-          socket === "stale" ? " (stale socket removed)" : ""
+          found.lost === "stale" ? " (stale socket removed)" : ""
         }`,
       );
     }
-    this.#adopted = false;
-    this.#daemon = await WireGuardGo.start(name, {
-      binary: this.#wireguardGo,
-      onRestart: () => {
-        this.#deviceStale = true;
-        this.#found(
-          "wireguard-go",
-          `wireguard-go for "${name}" restarted after it ${
-            this.#daemon?.status.lastError || "exited"
-          }`,
-        );
-        this.#wake("wireguard-go restarted");
-      },
-    });
-    this.#log.info("started wireguard-go", {
-      link: name,
-      pid: this.#daemon.status.pid,
-    });
+    const status = await this.#wg.startWireGuardGo(name);
+    this.#log.info("started wireguard-go", { link: name, pid: status.pid });
     return true;
-  }
-
-  /** Probes an adopted wireguard-go and wakes a pass when it is gone. */
-  #watchAdopted(name: string): void {
-    this.#unwatchAdopted();
-    const uapi = this.#wg as UserspaceWireGuard;
-    let probing = false;
-    const id = setInterval(async () => {
-      if (probing) return;
-      probing = true;
-      try {
-        if ((await uapi.socketState(name)) !== "alive") {
-          this.#unwatchAdopted();
-          this.#wake("the adopted wireguard-go is gone");
-        }
-      } catch {
-        // the next pass looks again
-      } finally {
-        probing = false;
-      }
-    }, this.#adoptedCheckMs);
-    Deno.unrefTimer(id);
-    this.#adoptedWatch = id;
-  }
-
-  #unwatchAdopted(): void {
-    clearInterval(this.#adoptedWatch);
-    this.#adoptedWatch = undefined;
   }
 
   async ensureLink(
@@ -461,12 +421,7 @@ export class FfiDataplane implements Dataplane {
         }
       }
     }
-    if (this.#daemon) {
-      await this.#daemon.stop();
-      this.#daemon = undefined;
-    }
-    this.#adopted = false;
-    this.#unwatchAdopted();
+    await this.#wg.stopWireGuardGo(linkName);
     this.#appliedLink = "";
     this.#appliedRouting = "";
     if (await this.#linkExists(linkName)) await this.#rt.deleteLink(linkName);
@@ -476,7 +431,6 @@ export class FfiDataplane implements Dataplane {
   }
 
   async close(): Promise<void> {
-    this.#unwatchAdopted();
     await this.#watch?.close();
     this.#watch = undefined;
     this.#rt.close();

@@ -163,7 +163,7 @@ export class KernelWatch {
     protocol: "route" | "netfilter",
   ): Promise<void> {
     while (!this.#closed) {
-      const msgs = await sock.receive();
+      const msgs = await sock.receiveAsync();
       if (this.#closed) return;
       for (const m of msgs) {
         const reason = meshEventReason(m, protocol, this.#scope);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cString, errno, libc } from "../_libc.ts";
+import { cString, errno, libc } from "../libc.ts";
 import { netlinkError } from "./errors.ts";
 
 const O_RDONLY = 0;

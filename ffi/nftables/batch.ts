@@ -43,7 +43,7 @@ import {
   prefixesToRanges,
   rangesToElements,
 } from "./intervals.ts";
-import { parsePrefix } from "../rtnetlink/_ip.ts";
+import { familyBits, parsePrefix } from "../../core/netaddr/ip.ts";
 
 /** A set of addresses or prefixes. */
 export interface NftSetSpec {
@@ -150,13 +150,13 @@ function setElements(set: NftSetSpec): IntervalElement[] {
   const out: IntervalElement[] = [];
   for (const s of set.elements) {
     const p = parsePrefix(s);
-    if (p.family !== family || p.length !== (family === 4 ? 32 : 128)) {
+    if (p.ip.family !== family || p.bits !== familyBits(family)) {
       throw new TypeError(
         `Cannot put "${s}" into set "${set.name}": it holds single IPv${family} addresses`,
       );
     }
-    const key = p.bytes.join(".");
-    if (!seen.has(key)) out.push({ key: p.bytes, end: false });
+    const key = p.ip.bytes.join(".");
+    if (!seen.has(key)) out.push({ key: p.ip.bytes, end: false });
     seen.add(key);
   }
   return out;

@@ -5,7 +5,7 @@
  */
 import { NotFoundError } from "../netlink/errors.ts";
 import { type NetlinkMessage, Protocol } from "../netlink/message.ts";
-import { NetlinkSocket } from "../netlink/socket.ts";
+import { NetlinkClient, type NetlinkConn } from "../netlink/conn.ts";
 import {
   encodeDeleteTable,
   encodeReplaceTable,
@@ -32,6 +32,11 @@ import { tableDrift } from "./verify.ts";
 export interface NftablesOptions {
   /** Netns name (under /run/netns) or path; absent = the caller's. */
   netns?: string;
+  /**
+   * A connection instead of a new NETLINK_NETFILTER socket (tests: the
+   * fake of `tests/_tools/nltest.ts`); closed by {@linkcode Nftables.close}.
+   */
+  conn?: NetlinkConn;
 }
 
 /** Options of {@linkcode Nftables.deleteTable}. */
@@ -56,20 +61,15 @@ export interface DeleteTableOptions {
  * ```
  */
 export class Nftables {
-  readonly #sock: NetlinkSocket;
+  readonly #sock: NetlinkClient;
 
-  private constructor(sock: NetlinkSocket) {
+  private constructor(sock: NetlinkClient) {
     this.#sock = sock;
   }
 
-  /** Opens the socket. */
+  /** Opens the socket (or uses `options.conn`). */
   static async open(options: NftablesOptions = {}): Promise<Nftables> {
-    return new Nftables(
-      await NetlinkSocket.open(
-        Protocol.NETFILTER,
-        options.netns === undefined ? {} : { netns: options.netns },
-      ),
-    );
+    return new Nftables(await NetlinkClient.open(Protocol.NETFILTER, options));
   }
 
   /** Closes the socket. */

@@ -10,7 +10,8 @@ import {
   NLM_F_DUMP,
   NLM_F_REQUEST,
 } from "../netlink/message.ts";
-import { formatIp } from "../rtnetlink/_ip.ts";
+import { formatIP, formatPrefix, ipFromBytes } from "../../core/netaddr/ip.ts";
+import { rangeToPrefixes } from "../../core/netaddr/range.ts";
 import { nfMessage } from "./batch.ts";
 import {
   CHAIN_A,
@@ -31,11 +32,7 @@ import {
   TABLE_A,
   VERDICT,
 } from "./constants.ts";
-import {
-  elementsToRanges,
-  type IntervalElement,
-  rangeToPrefixes,
-} from "./intervals.ts";
+import { elementsToRanges, type IntervalElement } from "./intervals.ts";
 
 /** A set as read back. */
 export interface NftReadSet {
@@ -250,9 +247,11 @@ export function elementsText(
   elements: IntervalElement[],
 ): string[] {
   const family = set.type === "ipv6_addr" ? 6 : 4;
-  if (!set.interval) return elements.map((e) => formatIp(e.key)).sort();
+  if (!set.interval) {
+    return elements.map((e) => formatIP(ipFromBytes(e.key))).sort();
+  }
   return elementsToRanges(elements, family).flatMap((r) =>
-    rangeToPrefixes(r, family)
+    rangeToPrefixes(r, family).map(formatPrefix)
   );
 }
 

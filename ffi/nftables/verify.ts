@@ -14,17 +14,18 @@
  */
 import type { NftSetSpec, NftTableSpec } from "./batch.ts";
 import { exprName } from "./expressions.ts";
-import { prefixesToRanges, rangeToPrefixes } from "./intervals.ts";
+import { prefixesToRanges } from "./intervals.ts";
 import type { NftReadSet, NftReadTable } from "./read.ts";
-import { formatIp, parsePrefix } from "../rtnetlink/_ip.ts";
+import { formatIP, formatPrefix, parsePrefix } from "../../core/netaddr/ip.ts";
+import { rangeToPrefixes } from "../../core/netaddr/range.ts";
 
 function specElements(set: NftSetSpec): string[] {
   const family = set.type === "ipv4_addr" ? 4 : 6;
   if (set.interval ?? true) {
     return prefixesToRanges(set.elements, family)
-      .flatMap((r) => rangeToPrefixes(r, family)).sort();
+      .flatMap((r) => rangeToPrefixes(r, family).map(formatPrefix)).sort();
   }
-  return [...new Set(set.elements.map((e) => formatIp(parsePrefix(e).bytes)))]
+  return [...new Set(set.elements.map((e) => formatIP(parsePrefix(e).ip)))]
     .sort();
 }
 

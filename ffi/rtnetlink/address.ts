@@ -13,7 +13,7 @@ import {
   NLM_F_EXCL,
   NLM_F_REQUEST,
 } from "../netlink/message.ts";
-import { formatIp, parsePrefix } from "./_ip.ts";
+import { formatIP, ipFromBytes, parsePrefix } from "../../core/netaddr/ip.ts";
 import {
   AF_UNSPEC,
   afOf,
@@ -58,12 +58,12 @@ export function encodeAddress(
   const flags = op === "add"
     ? NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL
     : NLM_F_REQUEST;
-  const ifaFlags = IFA_F_PERMANENT | (p.family === 6 ? IFA_F_NODAD : 0);
+  const ifaFlags = IFA_F_PERMANENT | (p.ip.family === 6 ? IFA_F_NODAD : 0);
   return buildMessage(type, flags, (e) => {
-    e.u8(afOf(p.family)).u8(p.length).u8(ifaFlags).u8(RT_SCOPE_UNIVERSE);
+    e.u8(afOf(p.ip.family)).u8(p.bits).u8(ifaFlags).u8(RT_SCOPE_UNIVERSE);
     e.u32(ifindex);
-    e.attrBytes(IFA.LOCAL, p.bytes);
-    e.attrBytes(IFA.ADDRESS, p.bytes);
+    e.attrBytes(IFA.LOCAL, p.ip.bytes);
+    e.attrBytes(IFA.ADDRESS, p.ip.bytes);
     if (op === "add") e.attrU32(IFA.FLAGS, ifaFlags);
   });
 }
@@ -95,7 +95,7 @@ export function parseAddress(msg: NetlinkMessage): Address | undefined {
   return {
     family,
     ifindex: v.getUint32(4, true),
-    address: `${formatIp(ip)}/${length}`,
+    address: `${formatIP(ipFromBytes(ip))}/${length}`,
     scope: v.getUint8(3),
     flags,
   };

@@ -5,7 +5,11 @@
  *
  * @module
  */
-import { formatIp, maskBytes, parsePrefix } from "./_ip.ts";
+import {
+  formatPrefix,
+  maskPrefix,
+  parsePrefix,
+} from "../../core/netaddr/ip.ts";
 import { type RouteScope, routeScopeOf } from "./route.ts";
 import type { RuleSpec } from "./rule.ts";
 
@@ -61,16 +65,12 @@ export interface RoutingDiff {
 }
 
 function canonAddress(a: string): string {
-  const p = parsePrefix(a);
-  return `${formatIp(p.bytes)}/${p.length}`;
+  return formatPrefix(parsePrefix(a));
 }
 
 function canonDst(d: string): { text: string; family: 4 | 6 } {
   const p = parsePrefix(d);
-  return {
-    text: `${formatIp(maskBytes(p.bytes, p.length))}/${p.length}`,
-    family: p.family,
-  };
+  return { text: formatPrefix(maskPrefix(p)), family: p.ip.family };
 }
 
 function normRoute(r: RouteEntry): Required<Omit<RouteEntry, "gateway">> & {

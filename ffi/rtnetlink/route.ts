@@ -14,7 +14,13 @@ import {
   NLM_F_REPLACE,
   NLM_F_REQUEST,
 } from "../netlink/message.ts";
-import { formatIp, maskBytes, parseIp, parsePrefix } from "./_ip.ts";
+import {
+  formatIP,
+  ipFromBytes,
+  maskIP,
+  parseIP,
+  parsePrefix,
+} from "../../core/netaddr/ip.ts";
 import {
   AF_UNSPEC,
   afOf,
@@ -116,12 +122,12 @@ export function encodeRoute(
   const scope = SCOPE_NUMBERS[routeScopeOf(route)];
   return buildMessage(type, flags, (e) => {
     // family, dst_len, src_len, tos, table, protocol, scope, type, flags
-    e.u8(afOf(dst.family)).u8(dst.length).u8(0).u8(0);
+    e.u8(afOf(dst.ip.family)).u8(dst.bits).u8(0).u8(0);
     e.u8(table < 256 ? table : 0).u8(route.protocol ?? RTPROT_STATIC);
     e.u8(scope).u8(RTN_UNICAST).u32(0);
     e.attrU32(RTA.TABLE, table);
-    if (dst.length > 0) e.attrBytes(RTA.DST, maskBytes(dst.bytes, dst.length));
-    if (route.gateway) e.attrBytes(RTA.GATEWAY, parseIp(route.gateway).bytes);
+    if (dst.bits > 0) e.attrBytes(RTA.DST, maskIP(dst.ip, dst.bits).bytes);
+    if (route.gateway) e.attrBytes(RTA.GATEWAY, parseIP(route.gateway).bytes);
     e.attrU32(RTA.OIF, route.ifindex);
     if (route.metric) e.attrU32(RTA.PRIORITY, route.metric);
     if (route.mtu) {
@@ -165,7 +171,7 @@ export function parseRoute(msg: NetlinkMessage): Route | undefined {
         route.metric = d.u32();
         break;
       case RTA.GATEWAY:
-        route.gateway = formatIp(d.bytes());
+        route.gateway = formatIP(ipFromBytes(d.bytes()));
         break;
       case RTA.METRICS:
         d.nested((m) => {
@@ -175,6 +181,6 @@ export function parseRoute(msg: NetlinkMessage): Route | undefined {
     }
   }
   if (d.err) throw d.err;
-  route.destination = `${formatIp(dst)}/${dstLen}`;
+  route.destination = `${formatIP(ipFromBytes(dst))}/${dstLen}`;
   return route;
 }

@@ -9,7 +9,7 @@
 import { NotFoundError } from "../netlink/errors.ts";
 import { Protocol } from "../netlink/message.ts";
 import { withNetnsFd } from "../netlink/netns.ts";
-import { NetlinkSocket } from "../netlink/socket.ts";
+import { NetlinkClient, type NetlinkConn } from "../netlink/conn.ts";
 import {
   type Address,
   encodeAddress,
@@ -53,6 +53,11 @@ import {
 export interface RtNetlinkOptions {
   /** Netns name (under /run/netns) or path; absent = the caller's. */
   netns?: string;
+  /**
+   * A connection instead of a new NETLINK_ROUTE socket (tests: the fake of
+   * `tests/_tools/nltest.ts`); closed by {@linkcode RtNetlink.close}.
+   */
+  conn?: NetlinkConn;
 }
 
 /** Options of {@linkcode RtNetlink.createVeth}. */
@@ -125,19 +130,15 @@ function describeRule(r: RuleSpec): string {
  * ```
  */
 export class RtNetlink {
-  readonly #sock: NetlinkSocket;
+  readonly #sock: NetlinkClient;
 
-  private constructor(sock: NetlinkSocket) {
+  private constructor(sock: NetlinkClient) {
     this.#sock = sock;
   }
 
-  /** Opens a NETLINK_ROUTE socket. */
+  /** Opens a NETLINK_ROUTE socket (or uses `options.conn`). */
   static async open(options: RtNetlinkOptions = {}): Promise<RtNetlink> {
-    const sock = await NetlinkSocket.open(
-      Protocol.ROUTE,
-      options.netns === undefined ? {} : { netns: options.netns },
-    );
-    return new RtNetlink(sock);
+    return new RtNetlink(await NetlinkClient.open(Protocol.ROUTE, options));
   }
 
   /** Closes the socket. */

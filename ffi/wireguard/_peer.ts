@@ -1,3 +1,9 @@
+/**
+ * The empty peer both WireGuard codecs (UAPI and generic netlink) start
+ * from.
+ *
+ * @module
+ */
 import type { WgPeer } from "./types.ts";
 
 /** A peer with nothing known yet but its key; both codecs fill one in. */

@@ -6,19 +6,25 @@
  */
 import { resolveFamily } from "../genetlink/family.ts";
 import { Protocol } from "../netlink/message.ts";
-import { NetlinkSocket } from "../netlink/socket.ts";
+import { NetlinkClient, type NetlinkConn } from "../netlink/conn.ts";
 import {
   encodeGetDevice,
   encodeSetDevice,
   parseDevice,
   WG_GENL_NAME,
-} from "./_kernel_codec.ts";
+} from "./kernel_codec.ts";
 import type { WgBackend, WgDevice, WgDeviceConfig } from "./types.ts";
 
 /** Options of {@linkcode KernelWireGuard.open}. */
 export interface KernelWireGuardOptions {
   /** Netns name (under /run/netns) or path; absent = the caller's. */
   netns?: string;
+  /**
+   * A connection instead of a new NETLINK_GENERIC socket (tests: the fake
+   * of `tests/_tools/nltest.ts`); closed by {@linkcode KernelWireGuard.close},
+   * or when opening fails.
+   */
+  conn?: NetlinkConn;
 }
 
 /**
@@ -34,10 +40,10 @@ export interface KernelWireGuardOptions {
  */
 export class KernelWireGuard implements WgBackend {
   readonly kind = "kernel" as const;
-  readonly #sock: NetlinkSocket;
+  readonly #sock: NetlinkClient;
   readonly #family: number;
 
-  private constructor(sock: NetlinkSocket, family: number) {
+  private constructor(sock: NetlinkClient, family: number) {
     this.#sock = sock;
     this.#family = family;
   }
@@ -49,10 +55,7 @@ export class KernelWireGuard implements WgBackend {
   static async open(
     options: KernelWireGuardOptions = {},
   ): Promise<KernelWireGuard> {
-    const sock = await NetlinkSocket.open(
-      Protocol.GENERIC,
-      options.netns === undefined ? {} : { netns: options.netns },
-    );
+    const sock = await NetlinkClient.open(Protocol.GENERIC, options);
     try {
       const fam = await resolveFamily(sock, WG_GENL_NAME);
       return new KernelWireGuard(sock, fam.id);

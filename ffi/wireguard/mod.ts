@@ -1,7 +1,8 @@
 /**
  * WireGuard control over two backends — the kernel's `wireguard` generic
  * netlink family and wireguard-go's UAPI socket — behind one
- * {@linkcode WgBackend} interface, plus a wireguard-go supervisor.
+ * {@linkcode WgBackend} interface (the `openWireGuard` facade), plus the
+ * wireguard-go supervisor, one per interface.
  *
  * @module
  */
@@ -55,7 +56,15 @@ export {
   type OpenWireGuardOptions,
   type WgBackendChoice,
   WireGuardClient,
+  type WireGuardClientOptions,
 } from "./client.ts";
+export {
+  type Supervisor,
+  type WireGuardGoCheck,
+  WireGuardGoDaemons,
+  type WireGuardGoDaemonsOptions,
+  type WireGuardGoEvent,
+} from "./daemons.ts";
 export {
   createInterface,
   type CreateInterfaceOptions,

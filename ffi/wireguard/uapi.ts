@@ -7,7 +7,7 @@
  * @module
  */
 import { NotFoundError } from "../netlink/errors.ts";
-import { decodeKey, encodeKey } from "./_kernel_codec.ts";
+import { decodeKey, encodeKey } from "./kernel_codec.ts";
 import {
   encodeSet,
   parseGetReply,

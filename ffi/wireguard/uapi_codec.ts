@@ -14,7 +14,7 @@ import {
   type NetlinkError,
   netlinkError,
 } from "../netlink/errors.ts";
-import { decodeKey } from "./_kernel_codec.ts";
+import { decodeKey } from "./kernel_codec.ts";
 import type { WgDeviceConfig, WgPeer } from "./types.ts";
 
 /** The request that reads a device. */

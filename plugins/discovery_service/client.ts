@@ -11,10 +11,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
-import {
-  createDiscoveryTransport,
-  type DiscoveryTransport,
-} from "./transport.ts";
+import { createGrpcTransport, type GrpcTransport } from "../../web/grpc/mod.ts";
 import {
   type Affiliate as WireAffiliate,
   AffiliateDeleteRequestSchema,
@@ -42,6 +39,7 @@ import {
   type BackoffOptions,
   DEFAULT_BACKOFF,
   type DiscoveryTarget,
+  h2Target,
   parseDiscoveryUrl,
   redirectTarget,
   targetBaseUrl,
@@ -128,7 +126,7 @@ export class DiscoveryClient {
   #grace = new Map<string, number>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #transport:
-    | { target: DiscoveryTarget; transport: DiscoveryTransport }
+    | { target: DiscoveryTarget; transport: GrpcTransport }
     | undefined;
 
   constructor(options: DiscoveryClientOptions) {
@@ -238,9 +236,8 @@ export class DiscoveryClient {
       this.#transport?.transport.close();
       this.#transport = {
         target: t,
-        transport: createDiscoveryTransport(t, {
+        transport: createGrpcTransport(h2Target(t, this.#o.tlsCa), {
           userAgent: `edgespan/${this.#o.clientVersion}`,
-          ...(t.tls && this.#o.tlsCa ? { ca: this.#o.tlsCa } : {}),
         }),
       };
     }

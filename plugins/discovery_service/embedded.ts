@@ -1,31 +1,67 @@
 /**
- * Hosts the discovery service inside the agent when the site config has
- * `discovery.serve`, supervised (restarted on failure) for as long as the
- * agent runs.
+ * The `discovery-server` plugin: hosts the discovery service inside the
+ * agent when the site config has `discovery.serve`, supervised (restarted
+ * on failure) while the plugin runs. A changed `discovery.serve` restarts
+ * the service on reload; switching the plugin off stops it. The replies of
+ * the hosted service are never marked into the tunnel (`tunnelBypass`).
  *
  * @module
  */
-import type { Agent } from "../../core/agent.ts";
-import type { Attachment } from "../../core/cli/main.ts";
+import type { DiscoveryServeConfig } from "../../core/config/types.ts";
+import { splitHostPort } from "../../core/netaddr/host.ts";
+import { definePlugin } from "../../core/plugins/types.ts";
 import {
   serveOptionsFromConfig,
+  type SupervisedDiscovery,
   superviseDiscovery,
 } from "./server/supervise.ts";
 
-/** Starts the embedded service if configured; `undefined` when it is not. */
-export async function attachEmbeddedDiscovery(
-  agent: Agent,
-): Promise<Attachment | undefined> {
-  const serve = agent.config.discovery.serve;
-  if (!serve) return undefined;
-  const log = agent.log.with({ component: "discovery-server" });
-  const supervised = superviseDiscovery(
-    await serveOptionsFromConfig(serve),
-    (message, fields) => log.info(message, fields),
-  );
-  log.info("embedded discovery service starting", {
-    listen: serve.listen,
-    tls: Boolean(serve.tlsCert),
-  });
-  return { close: () => supervised.stop() };
-}
+/** Hosts the discovery service per `discovery.serve`. */
+export const discoveryServerPlugin = definePlugin({
+  name: "discovery-server",
+  hooks: ["tunnelBypass"],
+  version: "1.0.0",
+  description:
+    "Hosts a discovery service on this box when discovery.serve is configured",
+  defaultEnabled: true,
+  create(ctx) {
+    const log = ctx.log.with({ component: "discovery-server" });
+    let serve: DiscoveryServeConfig | undefined = ctx.config.discovery.serve;
+    let supervised: SupervisedDiscovery | undefined;
+
+    async function start(): Promise<void> {
+      // A one-shot command (leave) must not bind the service's port, which
+      // the running agent of this box may hold.
+      if (!serve || ctx.oneShot) return;
+      supervised = superviseDiscovery(
+        await serveOptionsFromConfig(serve),
+        (message, fields) => log.info(message, fields),
+      );
+      log.info("embedded discovery service starting", {
+        listen: serve.listen,
+        tls: Boolean(serve.tlsCert),
+      });
+    }
+    async function stop(): Promise<void> {
+      const running = supervised;
+      supervised = undefined;
+      await running?.stop();
+    }
+
+    return {
+      tunnelBypass: {
+        destinations: () => Promise.resolve([]),
+        replyPorts: () => serve ? [splitHostPort(serve.listen).port] : [],
+      },
+      start,
+      async reload(_options, config) {
+        const next = config.discovery.serve;
+        if (JSON.stringify(next) === JSON.stringify(serve)) return;
+        await stop();
+        serve = next;
+        await start();
+      },
+      stop,
+    };
+  },
+});

@@ -1,8 +1,11 @@
 /**
- * Discovery service URLs and the reconnect backoff, as pure functions.
+ * Discovery service URLs and the reconnect backoff, as pure functions. A
+ * parsed URL maps to the generic {@linkcode H2Target} the gRPC transport
+ * connects to.
  *
  * @module
  */
+import { authority, type H2Target } from "../../web/h2/target.ts";
 
 /** Where a client connects. */
 export interface DiscoveryTarget {
@@ -54,14 +57,22 @@ export function redirectTarget(
   return { host: (m[1] ?? m[2])!, port, tls: current.tls };
 }
 
-/** The base URL a gRPC transport takes. */
-/** `host:port`, an IPv6 host in brackets (an HTTP authority). */
-export function hostPort(t: DiscoveryTarget): string {
-  return `${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}`;
+/**
+ * The HTTP/2 target of a discovery service; `ca` (PEM) is trusted for TLS
+ * only (a plaintext target ignores it).
+ */
+export function h2Target(t: DiscoveryTarget, ca?: string): H2Target {
+  return {
+    host: t.host,
+    port: t.port,
+    tls: t.tls,
+    ...(t.tls && ca ? { ca } : {}),
+  };
 }
 
+/** The base URL of a target, as shown in statuses and logs. */
 export function targetBaseUrl(t: DiscoveryTarget): string {
-  return `${t.tls ? "https" : "http"}://${hostPort(t)}`;
+  return `${t.tls ? "https" : "http"}://${authority(t)}`;
 }
 
 /** Reconnect backoff settings. */

@@ -1,3 +1,9 @@
+/**
+ * The `discovery-static` plugin: peers listed in the site config, reported
+ * as affiliates without a discovery service.
+ *
+ * @module
+ */
 import { definePlugin } from "../../core/plugins/types.ts";
 import type { AffiliateSpec } from "../../core/resources/specs.ts";
 import {
@@ -35,7 +41,7 @@ export const discoveryStaticPlugin = definePlugin<
   StaticDiscoveryOptions
 >({
   name: "discovery-static",
-  kind: "discovery",
+  hooks: ["discovery"],
   version: "1.0.0",
   description: "Peers listed in the site config (no discovery service)",
   defaultEnabled: false,
@@ -43,16 +49,18 @@ export const discoveryStaticPlugin = definePlugin<
   create(ctx, options) {
     let peers = options.peers;
     return {
-      publish: () => Promise.resolve(),
-      affiliates: () =>
-        peers
-          .filter((p) => p.publicKey !== ctx.identity.spec.publicKey)
-          .map((p) => staticAffiliate(p, ctx.pluginName)),
-      publicAddresses: () => [],
-      health: () => ({
-        state: "static",
-        detail: `${peers.length} peers from config`,
-      }),
+      discovery: {
+        publish: () => Promise.resolve(),
+        affiliates: () =>
+          peers
+            .filter((p) => p.publicKey !== ctx.identity.spec.publicKey)
+            .map((p) => staticAffiliate(p, ctx.pluginName)),
+        publicAddresses: () => [],
+        health: () => ({
+          state: "static",
+          detail: `${peers.length} peers from config`,
+        }),
+      },
       reload(next) {
         peers = next.peers;
         ctx.requestReconcile("static peers changed");

@@ -1,3 +1,9 @@
+/**
+ * The `down-peer-bypass` plugin: lets traffic to a down peer's networks
+ * leave outside the tunnel when `allowDownPeerBypass` is on.
+ *
+ * @module
+ */
 import { definePlugin, type PeerView } from "../../core/plugins/types.ts";
 
 /**
@@ -19,7 +25,7 @@ export function forcedPeers(
 /** Applies `kubespan.allowDownPeerBypass`. */
 export const downPeerBypassPlugin = definePlugin({
   name: "down-peer-bypass",
-  kind: "downPeerBypass",
+  hooks: ["downPeerBypass"],
   version: "1.0.0",
   description:
     "Forces every peer's traffic into the tunnel unless allowDownPeerBypass lets down peers be reached in clear",
@@ -27,7 +33,7 @@ export const downPeerBypassPlugin = definePlugin({
   create(ctx) {
     let allow = ctx.config.kubespan.allowDownPeerBypass;
     return {
-      forcedPeers: (peers) => forcedPeers(peers, allow),
+      downPeerBypass: { forcedPeers: (peers) => forcedPeers(peers, allow) },
       reload(_options, config) {
         allow = config.kubespan.allowDownPeerBypass;
       },

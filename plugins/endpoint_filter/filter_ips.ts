@@ -1,3 +1,9 @@
+/**
+ * KubeSpan's endpoint filter rules (`10.0.0.0/8`, `!192.168.0.0/16`, …)
+ * applied to address lists.
+ *
+ * @module
+ */
 import {
   formatIP,
   type IP,

@@ -1,3 +1,9 @@
+/**
+ * KubeSpan's endpoint cycling: the next endpoint to try for a peer that is
+ * not up, from its status, spec and the time.
+ *
+ * @module
+ */
 import type {
   PeerSpecSpec,
   PeerStatusSpec,

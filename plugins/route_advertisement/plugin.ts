@@ -1,3 +1,9 @@
+/**
+ * The `route-advertisement` plugin: the networks this node advertises to
+ * its peers (its site LAN, optionally pod networks).
+ *
+ * @module
+ */
 import type { EdgespanConfig } from "../../core/config/types.ts";
 import {
   formatPrefix,
@@ -24,7 +30,7 @@ export function advertisedNetworks(config: EdgespanConfig): string[] {
 /** Advertises the site networks from the config. */
 export const routeAdvertisementPlugin = definePlugin({
   name: "route-advertisement",
-  kind: "routeAdvertisement",
+  hooks: ["routeAdvertisement"],
   version: "1.0.0",
   description:
     "Advertises advertise.networks (and pod CIDRs with advertiseKubernetesNetworks)",
@@ -32,7 +38,7 @@ export const routeAdvertisementPlugin = definePlugin({
   create(ctx) {
     let networks = advertisedNetworks(ctx.config);
     return {
-      advertise: () => [...networks],
+      routeAdvertisement: { advertise: () => [...networks] },
       reload(_options, config) {
         networks = advertisedNetworks(config);
       },

@@ -15,8 +15,8 @@ import {
   Setting,
   settingsFrame,
   windowUpdateFrame,
-} from "../../plugins/discovery_service/h2/frame.ts";
-import { encodeHeaders } from "../../plugins/discovery_service/h2/hpack.ts";
+} from "../../web/h2/frame.ts";
+import { encodeHeaders } from "../../web/h2/hpack.ts";
 
 /** One Watch stream's progress. */
 export interface RawWatcher {

@@ -11,33 +11,9 @@
  * every node has a handshake with every peer. Prints, never fails on timing.
  */
 import { startMeshDemo, waitForMesh } from "../../build/demo/mesh_demo.ts";
-import { createSite, ip, netnsUnavailable } from "../../build/demo/topology.ts";
-
-async function run(
-  cmd: string,
-  args: string[],
-  input?: string,
-): Promise<string> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: input ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .spawn();
-  if (input) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(input));
-    await w.close();
-  }
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { createSite } from "../../build/demo/topology.ts";
+import { ip, netnsUnavailable } from "../../build/demo/netns.ts";
+import { runOk } from "../../build/run.ts";
 
 async function staticMesh(n: number): Promise<number> {
   const site = await createSite(n, { prefix: "esb" });
@@ -45,8 +21,11 @@ async function staticMesh(n: number): Promise<number> {
   try {
     const keys = [];
     for (let i = 0; i < n; i++) {
-      const priv = await run("wg", ["genkey"]);
-      keys.push({ priv, pub: await run("wg", ["pubkey"], priv + "\n") });
+      const priv = (await runOk("wg", ["genkey"])).trim();
+      keys.push({
+        priv,
+        pub: (await runOk("wg", ["pubkey"], { stdin: priv + "\n" })).trim(),
+      });
     }
     const started = performance.now();
     for (const node of site.nodes) {
@@ -92,7 +71,7 @@ async function staticMesh(n: number): Promise<number> {
           `10.200.${peer.index}.1/32`,
         );
       }
-      await run("ip", args);
+      await runOk("ip", args);
       await Deno.remove(keyFile);
       await ip([
         "-n",
@@ -108,7 +87,7 @@ async function staticMesh(n: number): Promise<number> {
     for (;;) {
       let complete = true;
       for (const node of site.nodes) {
-        const out = await run("ip", [
+        const out = (await runOk("ip", [
           "netns",
           "exec",
           node.netns,
@@ -116,7 +95,7 @@ async function staticMesh(n: number): Promise<number> {
           "show",
           node.wgName,
           "latest-handshakes",
-        ]);
+        ])).trim();
         const times = out.split("\n").map((l) => Number(l.split("\t")[1]));
         if (times.length !== n - 1 || times.some((t) => !(t > 0))) {
           complete = false;

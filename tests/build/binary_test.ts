@@ -1,5 +1,5 @@
 /**
- * Builds both single files once (`build/build.ts` from `mod.ts`) and runs
+ * Builds both single files once (`build/build.ts` from `main.ts`) and runs
  * them: x86_64 natively, aarch64 under `qemu-aarch64-static` with an arm64
  * glibc sysroot. Each runs `edgespan version` and `edgespan run` inside a
  * fresh netns (it needs an Ethernet link for the identity) and must serve

@@ -10,23 +10,25 @@ const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
 function recorder(events: string[], published: AffiliateSpec[]) {
   return definePlugin({
     name: "recording-discovery",
-    kind: "discovery",
+    hooks: ["discovery"],
     version: "1.0.0",
     description: "test",
     defaultEnabled: true,
     create: () => ({
-      publish: (local) => {
-        events.push("publish");
-        published.push(local);
-        return Promise.resolve();
+      discovery: {
+        publish: (local) => {
+          events.push("publish");
+          published.push(local);
+          return Promise.resolve();
+        },
+        affiliates: () => [],
+        publicAddresses: () => [],
+        leave: () => {
+          events.push("leave");
+          return Promise.resolve();
+        },
+        health: () => ({ state: "connected" as const, detail: "" }),
       },
-      affiliates: () => [],
-      publicAddresses: () => [],
-      leave: () => {
-        events.push("leave");
-        return Promise.resolve();
-      },
-      health: () => ({ state: "connected" as const, detail: "" }),
     }),
   });
 }

@@ -10,6 +10,11 @@ import type {
   PluginStatusSpec,
 } from "../../core/resources/specs.ts";
 import type { HostAddress } from "../../core/mesh/node_addresses.ts";
+import {
+  MeshPassError,
+  type MeshPassInput,
+  type MeshStep,
+} from "../../core/mesh/types.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import {
   assert,
@@ -41,37 +46,41 @@ const REMOTE: AffiliateSpec = {
 function fakeDiscovery(published: AffiliateSpec[], left: string[] = []) {
   return definePlugin({
     name: "fake-discovery",
-    kind: "discovery",
+    hooks: ["discovery"],
     version: "1.0.0",
     description: "test",
     defaultEnabled: true,
     create: () => ({
-      publish: (local) => {
-        published.push(local);
-        return Promise.resolve();
+      discovery: {
+        publish: (local) => {
+          published.push(local);
+          return Promise.resolve();
+        },
+        affiliates: () => [REMOTE],
+        publicAddresses: () => ["203.0.113.7"],
+        leave: () => {
+          left.push("left");
+          return Promise.resolve();
+        },
+        health: () => ({ state: "connected" as const, detail: "" }),
       },
-      affiliates: () => [REMOTE],
-      publicAddresses: () => ["203.0.113.7"],
-      leave: () => {
-        left.push("left");
-        return Promise.resolve();
-      },
-      health: () => ({ state: "connected" as const, detail: "" }),
     }),
   });
 }
 
 const exploding = definePlugin({
   name: "exploding-filter",
-  kind: "endpointFilter",
+  hooks: ["endpointFilter"],
   version: "1.0.0",
   description: "always throws",
   defaultEnabled: false,
   create: () => ({
-    advertised: () => {
-      throw new Error("kaboom");
+    endpointFilter: {
+      advertised: () => {
+        throw new Error("kaboom");
+      },
+      accepted: (e) => [...e],
     },
-    accepted: (e) => [...e],
   }),
 });
 
@@ -327,7 +336,7 @@ Deno.test("edgespan run keeps its identity across restarts and stops cleanly on 
         args: [
           "run",
           "-A",
-          new URL("../../mod.ts", import.meta.url).pathname,
+          new URL("../../main.ts", import.meta.url).pathname,
           "run",
           "--config",
           configPath,
@@ -380,6 +389,149 @@ Deno.test("Agent.leave() asks every discovery plugin to delete the node", async 
     assert((await agent.leave()).includes("fake-discovery"));
     assertEquals(left, ["left"]);
     assertEquals(agent.reconcileStats.runs, 0, "a one-shot agent runs no pass");
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function portOpen(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitPort(port: number, open: boolean): Promise<void> {
+  const until = Date.now() + 5000;
+  while (await portOpen(port) !== open) {
+    if (Date.now() > until) throw new Error(`port ${port} stayed ${!open}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("the embedded discovery service is a plugin: listed, switchable, its replies never tunnelled", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const { dir, configPath } = await setup(
+    `discovery: {endpoints: ["http://127.0.0.1:${port}"], serve: {listen: "127.0.0.1:${port}"}}\n`,
+  );
+  const inputs: MeshPassInput[] = [];
+  const mesh: MeshStep = {
+    pass(input) {
+      inputs.push(input);
+      return Promise.resolve({
+        peerspecs: new Map(),
+        peerstatuses: new Map(),
+        endpoints: new Map(),
+      });
+    },
+  };
+  const agent = await Agent.start({
+    configPath,
+    plugins: BUILTIN_PLUGINS,
+    log: silentLogger(),
+    sysfsRoot: `${dir}/sys`,
+    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
+    mesh,
+  });
+  const status = () =>
+    agent.store.get<PluginStatusSpec>("plugins", "discovery-server")!.spec;
+  try {
+    await waitPort(port, true);
+    assertEquals([status().kind, status().state], ["tunnelBypass", "running"]);
+    await agent.settle();
+    const hooks = inputs.at(-1)!.hooks;
+    assertEquals(hooks.tunnelBypass.replyPorts().flatMap((r) => r.value), [
+      port,
+    ]);
+    assertEquals(
+      (await hooks.tunnelBypass.destinations()).flatMap((r) => r.value),
+      ["127.0.0.1"],
+      "the discovery service's address is never routed",
+    );
+    await agent.setPluginEnabled("discovery-server", false);
+    assertEquals(await portOpen(port), false);
+    assertEquals(status().state, "disabled");
+    assertEquals(hooks.tunnelBypass.replyPorts().flatMap((r) => r.value), []);
+    await agent.setPluginEnabled("discovery-server", true);
+    await waitPort(port, true);
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assertEquals(await portOpen(port), false, "stopping the agent stops it");
+});
+
+Deno.test("a one-shot agent (as leave runs) never binds the embedded discovery service's port", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const { dir, configPath } = await setup(
+    `discovery: {endpoints: ["http://127.0.0.1:${port}"], serve: {listen: "127.0.0.1:${port}"}}\n`,
+  );
+  const agent = await Agent.start({
+    configPath,
+    plugins: BUILTIN_PLUGINS,
+    log: silentLogger(),
+    sysfsRoot: `${dir}/sys`,
+    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
+    startLoop: false,
+  });
+  try {
+    // The supervisor would bind within milliseconds; give it ample time.
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(await portOpen(port), false);
+  } finally {
+    await agent.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Agent stores what a failing mesh pass produced before it failed", async () => {
+  const { dir, configPath } = await setup();
+  const spec = {
+    address: "fd00::2",
+    label: "edge-b",
+    endpoints: [],
+    allowedIPs: ["fd00::2/128"],
+  };
+  const errors: unknown[] = [];
+  const mesh: MeshStep = {
+    pass() {
+      return Promise.reject(
+        new MeshPassError(
+          { peerspecs: new Map([["KEY-b", spec]]) },
+          new Error("link down"),
+        ),
+      );
+    },
+  };
+  const log = silentLogger();
+  const agent = await Agent.start({
+    configPath,
+    plugins: BUILTIN_PLUGINS,
+    log: {
+      ...log,
+      error: (message: string, fields?: Record<string, unknown>) =>
+        void errors.push({ message, ...fields }),
+    } as typeof log,
+    sysfsRoot: `${dir}/sys`,
+    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
+    mesh,
+  });
+  try {
+    await agent.settle();
+    assertEquals(agent.store.list("peerspecs").map((r) => r.id), ["KEY-b"]);
+    assertEquals(agent.store.list("peerstatuses"), [], "left as they were");
+    assertEquals(
+      errors.map((e) => String((e as { error: unknown }).error)),
+      ["Error: link down"],
+      "the cause is logged, not the wrapper",
+    );
   } finally {
     await agent.stop();
     await Deno.remove(dir, { recursive: true });

@@ -8,6 +8,9 @@ import {
   type NetlinkMessage,
   parseMessages,
 } from "../../ffi/netlink/message.ts";
+import { messageBytes } from "../_tools/nltest.ts";
+
+export { messageBytes };
 
 const DIR = new URL("./fixtures/", import.meta.url);
 
@@ -23,19 +26,6 @@ export function fromHex(s: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < out.length; i++) {
     out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
   }
-  return out;
-}
-
-/** Re-creates the wire bytes of a received message. */
-export function messageBytes(m: NetlinkMessage): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(16 + m.payload.length);
-  const v = new DataView(out.buffer);
-  v.setUint32(0, out.length, true);
-  v.setUint16(4, m.type, true);
-  v.setUint16(6, m.flags, true);
-  v.setUint32(8, m.seq, true);
-  v.setUint32(12, m.pid, true);
-  out.set(m.payload, 16);
   return out;
 }
 

@@ -5,22 +5,17 @@
  * Debian's golang-google-grpc-dev in GOPATH mode, offline.
  */
 import { assert, assertEquals } from "../_tools/assert.ts";
+import { runOk } from "../../build/run.ts";
 import { encodeHex } from "../../core/encoding/base64.ts";
-import { createClusterCipher } from "../../plugins/discovery_service/crypto.ts";
-import {
-  encodeAffiliate,
-  encodeEndpoint,
-} from "../../plugins/discovery_service/payload.ts";
-import { DiscoveryClient } from "../../plugins/discovery_service/client.ts";
+import { encodeAffiliate } from "../../plugins/discovery_service/payload.ts";
 import { affiliate } from "../plugins/discovery_service/_affiliates.ts";
-import { startServer, waitFor } from "../plugins/discovery_service/_harness.ts";
+import { waitFor } from "../plugins/discovery_service/_harness.ts";
+import { clientAgainstPeer, KEY_HEX, serverWithDenoNode } from "./_peer.ts";
 
 const GO = "/usr/bin/go";
 const GOPATH = "/usr/share/gocode";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SRC = new URL("./go/", import.meta.url).pathname;
-const KEY = new Uint8Array(32).map((_, i) => 255 - i);
-const KEY_HEX = encodeHex(KEY);
 
 function exists(path: string): boolean {
   try {
@@ -78,8 +73,7 @@ function peer(): Promise<string> {
         parts.push(e.name, await Deno.readTextFile(SRC + e.name));
       }
     }
-    const version = await new Deno.Command(GO, { args: ["version"] }).output();
-    parts.push(new TextDecoder().decode(version.stdout));
+    parts.push(await runOk(GO, ["version"]));
     parts.push(
       await Deno.readTextFile(
         `${GOPATH}/src/google.golang.org/grpc/version.go`,
@@ -96,8 +90,7 @@ function peer(): Promise<string> {
     if (exists(bin)) return bin;
     await Deno.mkdir(dir, { recursive: true });
     const tmp = `${bin}.${Deno.pid}.tmp`;
-    const out = await new Deno.Command(GO, {
-      args: ["build", "-o", tmp, "."],
+    await runOk(GO, ["build", "-o", tmp, "."], {
       cwd: SRC,
       env: {
         GO111MODULE: "off",
@@ -107,14 +100,7 @@ function peer(): Promise<string> {
         GOPROXY: "off",
         CGO_ENABLED: "0",
       },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `go build failed: ${new TextDecoder().decode(out.stderr)}`,
-      );
-    }
+    });
     await Deno.rename(tmp, bin);
     return bin;
   })();
@@ -138,27 +124,11 @@ Deno.test({
   ignore: reason !== undefined,
   async fn() {
     const bin = await peer();
-    const srv = await startServer();
+    const srv = await serverWithDenoNode(encodeAffiliate(affiliate(1)));
     try {
-      const c = createClusterCipher(KEY);
-      srv.state.update(
-        "interop",
-        "deno-node",
-        c.sealData(encodeAffiliate(affiliate(1))),
-        [c.sealEndpoint(encodeEndpoint("10.0.0.2:51820"))],
-        60_000,
+      const r = JSON.parse(
+        await runOk(bin, ["client", String(srv.port), KEY_HEX]),
       );
-      const out = await new Deno.Command(bin, {
-        args: ["client", String(srv.port), KEY_HEX],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (!out.success) {
-        throw new Error(
-          `go client failed: ${new TextDecoder().decode(out.stderr)}`,
-        );
-      }
-      const r = JSON.parse(new TextDecoder().decode(out.stdout));
       assert(/^1\.\d+/.test(r.grpc_version), r.grpc_version);
       assertEquals([r.client_ip, r.redirect], ["7f000001", false]);
 
@@ -259,103 +229,54 @@ Deno.test({
   ignore: reason !== undefined,
   async fn() {
     const bin = await peer();
-    const child = new Deno.Command(bin, {
-      args: ["server", KEY_HEX],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const ac = new AbortController();
-    let run: Promise<void> | undefined;
-    try {
-      const lines = child.stdout.pipeThrough(new TextDecoderStream())
-        .getReader();
-      let buf = "";
-      while (!buf.includes("\n")) {
-        const r = await lines.read();
-        if (r.done) throw new Error("go server exited");
-        buf += r.value;
-      }
-      const port = Number(buf.trim());
-      const client = new DiscoveryClient({
-        url: `http://127.0.0.1:${port}`,
-        clusterId: "interop",
-        nodeId: "node-1",
-        cipher: createClusterCipher(KEY),
-        clientVersion: "test",
-        source: "discovery-service",
-        backoff: { initialMs: 50, multiplier: 1.5, jitter: 0.2, maxMs: 300 },
-      });
-      run = client.run(ac.signal);
-      client.publish(affiliate(1), []);
-      await waitFor(
-        () => client.affiliates().length === 1,
-        10_000,
-        "go peer seen",
-      );
-      const peer = client.affiliates()[0]!;
-      assertEquals([
-        peer.nodeId,
-        peer.hostname,
-        peer.addresses,
-        peer.kubespan?.publicKey,
-        peer.kubespan?.address,
-        peer.kubespan?.endpoints,
-      ], [
-        "go-node",
-        "go-node-host",
-        ["10.9.0.1"],
-        keyOf(9),
-        "fd00::9",
-        ["10.9.0.1:51820"],
-      ]);
-      // The address the Go server reported, not the one it saw.
-      assertEquals(client.publicAddresses(), ["198.51.100.7"]);
-      await new Promise((r) => setTimeout(r, 100));
-      ac.abort();
-      await run;
-      const w = child.stdin.getWriter();
-      await w.close();
-      buf = buf.slice(buf.indexOf("\n") + 1);
-      while (!buf.includes("\n")) {
-        const r = await lines.read();
-        if (r.done) break;
-        buf += r.value;
-      }
-      const seen = JSON.parse(buf.trim());
-      assertEquals(seen.hellos[0], {
-        cluster_id: "interop",
-        client_version: "test",
-      });
-      const mine = seen.updates.filter((u: { affiliate_id: string }) =>
-        u.affiliate_id === "node-1"
-      );
-      assert(mine.length >= 1, JSON.stringify(seen.updates));
-      assertEquals(mine[0], {
-        cluster_id: "interop",
-        affiliate_id: "node-1",
-        has_data: true,
-        ttl: [1800, 0],
-        // Go opens what our client sealed.
-        opened: {
-          id: "node-1",
-          node_id: "node-1",
-          hostname: "h1",
-          public_key: affiliate(1).kubespan!.publicKey,
-          addresses: ["c0a80001"],
-          endpoints: [["c0a80001", 51820]],
-        },
-      });
-      lines.releaseLock();
-    } finally {
-      ac.abort();
-      await run;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-      await child.status;
-    }
+    const seen = await clientAgainstPeer(
+      "go",
+      bin,
+      ["server", KEY_HEX],
+      (client) => {
+        const peer = client.affiliates()[0]!;
+        assertEquals([
+          peer.nodeId,
+          peer.hostname,
+          peer.addresses,
+          peer.kubespan?.publicKey,
+          peer.kubespan?.address,
+          peer.kubespan?.endpoints,
+        ], [
+          "go-node",
+          "go-node-host",
+          ["10.9.0.1"],
+          keyOf(9),
+          "fd00::9",
+          ["10.9.0.1:51820"],
+        ]);
+        // The address the Go server reported, not the one it saw.
+        assertEquals(client.publicAddresses(), ["198.51.100.7"]);
+      },
+    ) as {
+      hellos: unknown[];
+      updates: Record<string, unknown>[];
+    };
+    assertEquals(seen.hellos[0], {
+      cluster_id: "interop",
+      client_version: "test",
+    });
+    const mine = seen.updates.filter((u) => u.affiliate_id === "node-1");
+    assert(mine.length >= 1, JSON.stringify(seen.updates));
+    assertEquals(mine[0], {
+      cluster_id: "interop",
+      affiliate_id: "node-1",
+      has_data: true,
+      ttl: [1800, 0],
+      // Go opens what our client sealed.
+      opened: {
+        id: "node-1",
+        node_id: "node-1",
+        hostname: "h1",
+        public_key: affiliate(1).kubespan!.publicKey,
+        addresses: ["c0a80001"],
+        endpoints: [["c0a80001", 51820]],
+      },
+    });
   },
 });

@@ -7,55 +7,45 @@ import {
   type MeshDemo,
   type MeshDemoOptions,
   ping,
-  startMeshDemo,
   waitForMesh,
 } from "../../build/demo/mesh_demo.ts";
-import { ip, netnsUnavailable } from "../../build/demo/topology.ts";
+import { ip } from "../../build/demo/netns.ts";
+import { run } from "../../build/run.ts";
 import type {
   AffiliateSpec,
   PeerStatusSpec,
 } from "../../core/resources/specs.ts";
 import { assert, assertEquals } from "../_tools/assert.ts";
+import {
+  addClearProbe,
+  clearPackets,
+  MESH_SKIP,
+  meshAddress,
+  meshTest,
+  nftTable,
+  timeUntil,
+  withMesh as withDemoMesh,
+} from "./_harness.ts";
 
-async function missingTool(): Promise<string | undefined> {
-  for (const tool of ["wireguard-go", "busybox", "nft"]) {
-    const found = await new Deno.Command("sh", {
-      args: ["-c", `command -v ${tool}`],
-      stdout: "null",
-    }).output();
-    if (!found.success) {
-      return `${tool} is not installed (tests/run.sh installs it as root)`;
-    }
-  }
-  return undefined;
-}
-
-const skip = (await netnsUnavailable()) ?? (await missingTool());
-if (skip) console.log(`tests/mesh: skipped: ${skip}`);
+if (MESH_SKIP) console.log(`tests/mesh: skipped: ${MESH_SKIP}`);
 
 const DIR = new URL("../../.cache/test-mesh", import.meta.url).pathname;
-// Shortened timers (test-only override). The down interval must stay above
-// WireGuard's rekey cadence (a handshake every ~120-145 s with keepalives),
-// or healthy idle links would be judged down.
-const FAST = { EDGESPAN_TEST_TIMERS: "connect=5s,down=150s" };
 
-async function withMesh(
+function withMesh(
   nodes: number,
   options: Omit<MeshDemoOptions, "nodes" | "dir">,
   fn: (demo: MeshDemo) => Promise<void>,
 ): Promise<void> {
-  const demo = await startMeshDemo({
-    nodes,
-    dir: DIR,
-    interval: "1s",
-    env: FAST,
-    ...options,
-  });
-  try {
-    await fn(demo);
-  } finally {
-    await demo.stop();
-  }
+  return withDemoMesh({ nodes, dir: DIR, ...options }, fn);
+}
+
+/** Polls every 250 ms until `check` holds. */
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  await timeUntil(what, timeoutMs, check, 250);
 }
 
 async function statuses(
@@ -96,84 +86,9 @@ async function affiliateEndpoints(
     ?.endpoints ?? [];
 }
 
-async function meshAddress(demo: MeshDemo, index: number): Promise<string> {
-  return (await apiList<{ address: string }>(
-    demo.agents[index]!.socket,
-    "identity",
-  ))[0]!.spec.address.split("/")[0]!;
-}
-
-async function nft(netns: string, commands: string[]): Promise<string> {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", netns, "nft", "-f", "-"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = out.stdin.getWriter();
-  await w.write(new TextEncoder().encode(commands.join("\n") + "\n"));
-  await w.close();
-  const r = await out.output();
-  if (!r.success) throw new Error(`nft: ${new TextDecoder().decode(r.stderr)}`);
-  return new TextDecoder().decode(r.stdout);
-}
-
-async function nftTable(netns: string): Promise<string> {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", netns, "nft", "list", "table", "inet", "edgespan"],
-    stdout: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout);
-}
-
-async function clearPackets(netns: string): Promise<number> {
-  const out = await new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      netns,
-      "nft",
-      "-j",
-      "list",
-      "table",
-      "inet",
-      "probe",
-    ],
-    stdout: "piped",
-  }).output();
-  const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    nftables: Record<string, unknown>[];
-  };
-  for (const item of doc.nftables) {
-    const rule = item.rule as
-      | { expr?: { counter?: { packets: number } }[] }
-      | undefined;
-    const counter = rule?.expr?.find((e) => e.counter)?.counter;
-    if (counter) return counter.packets;
-  }
-  throw new Error("probe counter not found");
-}
-
-async function waitFor(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean>,
-): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-}
-
-Deno.test({
-  name:
-    "3-node mesh converges; every pair pings over mesh and site addresses; kernel state matches the design",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "3-node mesh converges; every pair pings over mesh and site addresses; kernel state matches the design",
+  async () => {
     await withMesh(3, {}, async (demo) => {
       const ms = await waitForMesh(demo, 60_000);
       console.log(`3-node mesh converged in ${(ms / 1000).toFixed(1)}s`);
@@ -227,36 +142,29 @@ Deno.test({
         demo.agents[0]!.node.wgName,
         1,
       ]]);
-      const nft = await new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "-j",
-          "list",
-          "table",
-          "inet",
-          "edgespan",
-        ],
-        stdout: "piped",
-      }).output();
-      assert(nft.success, "nft table inet edgespan exists");
-      const text = new TextDecoder().decode(nft.stdout);
+      const nft = await run("ip", [
+        "netns",
+        "exec",
+        ns,
+        "nft",
+        "-j",
+        "list",
+        "table",
+        "inet",
+        "edgespan",
+      ]);
+      assert(nft.code === 0, "nft table inet edgespan exists");
+      const text = nft.stdout;
       for (const chain of ["kubespan_prerouting", "kubespan_outgoing"]) {
         assert(text.includes(chain), `chain ${chain}`);
       }
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "partition: a cut link goes down, no clear traffic without bypass, SIGHUP enables bypass, healing brings it back",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "partition: a cut link goes down, no clear traffic without bypass, SIGHUP enables bypass, healing brings it back",
+  async () => {
     await withMesh(2, {}, async (demo) => {
       await waitForMesh(demo, 60_000);
       await demo.site.setLink(demo.agents[1]!.node, false);
@@ -270,11 +178,7 @@ Deno.test({
       // counts clear ICMP echo requests leaving wan0.
       const wan = demo.agents[0]!.node;
       const target = demo.agents[1]!.node.lanAddress;
-      await nft(wan.netns, [
-        "add table inet probe",
-        "add chain inet probe post { type filter hook postrouting priority 100; }",
-        `add rule inet probe post oifname "wan0" ip daddr ${target} icmp type echo-request counter`,
-      ]);
+      await addClearProbe(wan.netns, target);
       const p = await ping(wan, target, 2);
       assert(!p.ok, "the down peer is unreachable");
       assertEquals(await clearPackets(wan.netns), 0, "no ICMP left in clear");
@@ -306,15 +210,11 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "endpoint cycling: a dead first endpoint is skipped for the live one; a roamed endpoint is kept",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "endpoint cycling: a dead first endpoint is skipped for the live one; a roamed endpoint is kept",
+  async () => {
     // edge-1 advertises only its unreachable LAN address; edge-2 its LAN
     // address first (dead for edge-1) and its underlay second (live).
     const endpointFilters = (n: { index: number }) =>
@@ -360,15 +260,11 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "harvested endpoints: the endpoint a peer was really reached at goes to discovery for that peer",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "harvested endpoints: the endpoint a peer was really reached at goes to discovery for that peer",
+  async () => {
     // edge-1 advertises only its unreachable LAN address; edge-2 learns its
     // real underlay endpoint when edge-1's handshake arrives, and reports it.
     const endpointFilters = (n: { index: number }) =>
@@ -411,15 +307,11 @@ Deno.test({
       },
     );
   },
-});
+);
 
-Deno.test({
-  name:
-    "restart: same identity, no duplicate rules, routes or nft tables, peers return to up",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "restart: same identity, no duplicate rules, routes or nft tables, peers return to up",
+  async () => {
     await withMesh(2, { cleanupOnExit: false }, async (demo) => {
       await waitForMesh(demo, 60_000);
       const before = (await apiList<{ publicKey: string }>(
@@ -453,15 +345,15 @@ Deno.test({
           `one IPv${family.slice(1)} route in table 180`,
         );
       }
-      const tables = await new Deno.Command("ip", {
-        args: ["netns", "exec", ns, "nft", "list", "tables"],
-        stdout: "piped",
-      })
-        .output();
-      assertEquals(
-        new TextDecoder().decode(tables.stdout).trim(),
-        "table inet edgespan",
-      );
+      const tables = await run("ip", [
+        "netns",
+        "exec",
+        ns,
+        "nft",
+        "list",
+        "tables",
+      ]);
+      assertEquals(tables.stdout.trim(), "table inet edgespan");
       const links = JSON.parse(await ip(["-n", ns, "-j", "link"])) as {
         ifname: string;
       }[];
@@ -475,15 +367,11 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "restarting the node that hosts an empty discovery service: the others keep their peers",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "restarting the node that hosts an empty discovery service: the others keep their peers",
+  async () => {
     await withMesh(3, { cleanupOnExit: false }, async (demo) => {
       await waitForMesh(demo, 60_000);
       // edge-1 hosts the embedded service without a state file: it comes
@@ -520,15 +408,11 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "8-node mesh converges and every node reaches every other over the mesh",
-  ignore: !!skip,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+meshTest(
+  "8-node mesh converges and every node reaches every other over the mesh",
+  async () => {
     await withMesh(8, {}, async (demo) => {
       const ms = await waitForMesh(demo, 120_000);
       console.log(`8-node mesh converged in ${(ms / 1000).toFixed(1)}s`);
@@ -548,4 +432,4 @@ Deno.test({
       assertEquals(failures, []);
     });
   },
-});
+);

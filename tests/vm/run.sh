@@ -83,11 +83,13 @@ done
 # guest (relative imports only).
 cp -r ffi core "$ROOT/repo/"
 mkdir -p "$ROOT/repo/tests"
-cp -r --parents tests/_tools tests/vm/guest tests/ffi/wireguard/_*.ts "$ROOT/repo/"
+# tests/_tools/netns.ts re-exports the shared build/run.ts and build/demo/netns.ts.
+cp -r --parents tests/_tools tests/vm/guest tests/ffi/wireguard/_*.ts \
+  build/run.ts build/demo/netns.ts "$ROOT/repo/"
 for extra in ${VM_EXTRA_TESTS:-}; do cp -r --parents "$extra" "$ROOT/repo/"; done
 # The whole program as one file, for the kernel-backend mesh of real agents
 # (tests/vm/guest/kernel_mesh_test.ts); the guest has no node_modules.
-if "$DENO_BIN" bundle --quiet --platform deno -o "$CACHE/edgespan.js" mod.ts; then
+if "$DENO_BIN" bundle --quiet --platform deno -o "$CACHE/edgespan.js" main.ts; then
   cp "$CACHE/edgespan.js" "$ROOT/repo/edgespan.js"
 else
   echo "@@host bundle failed: the kernel mesh test will skip"

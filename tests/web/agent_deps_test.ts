@@ -2,8 +2,8 @@ import { Agent } from "../../core/agent.ts";
 import { silentLogger } from "../../core/log/logger.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import { attachApi } from "../../web/agent_deps.ts";
-import { unixSockaddr } from "../../web/sd_notify.ts";
-import { libc } from "../../ffi/_libc.ts";
+import { unixSockaddr } from "../../ffi/sd_notify.ts";
+import { libc } from "../../ffi/libc.ts";
 import {
   assert,
   assertEquals,

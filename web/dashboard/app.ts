@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatAge, formatBytes } from "../../core/cli/output.ts";
+import { formatAge, formatBytes } from "../format.ts";
 
 interface ApiResource<S> {
   type?: string;

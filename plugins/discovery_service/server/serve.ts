@@ -7,10 +7,12 @@
  */
 import { parseAddrPort } from "../../../core/netaddr/ip.ts";
 import { Gate } from "./gate.ts";
-import type { HeaderField } from "../h2/hpack.ts";
-import type { PlainResponse } from "./h2/http1.ts";
-import { acceptLoop } from "./h2/listener.ts";
-import type { ServerStream } from "./h2/stream.ts";
+import {
+  acceptLoop,
+  type HeaderField,
+  type PlainResponse,
+  type ServerStream,
+} from "../../../web/h2/mod.ts";
 import { DEFAULT_LIMITS, type DiscoveryLimits } from "./limits.ts";
 import { renderMetrics, RequestCounters } from "./metrics.ts";
 import { RateLimiter, type RateLimitOptions } from "./rate_limiter.ts";

@@ -36,16 +36,16 @@ import {
 import {
   checkGrpcRequest,
   GrpcError,
+  grpcFrame,
   GrpcResponder,
   type GrpcStatusName,
   parseGrpcTimeout,
   readRequestMessage,
-} from "./grpc.ts";
-import { grpcFrame } from "../grpc_message.ts";
+} from "../../../web/grpc/mod.ts";
 import type { RequestCounters } from "./metrics.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { DiscoveryState } from "./state.ts";
-import type { ServerStream } from "./h2/stream.ts";
+import { type ServerStream } from "../../../web/h2/mod.ts";
 import { createWatch, type WatchDeps } from "./watch_stream.ts";
 
 /** The gRPC path prefix of the service. */

@@ -12,8 +12,11 @@ import {
   WatchResponseSchema,
 } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import type { Gate } from "./gate.ts";
-import { grpcFrame } from "../grpc_message.ts";
-import type { GrpcResponder, GrpcStatusName } from "./grpc.ts";
+import {
+  grpcFrame,
+  type GrpcResponder,
+  type GrpcStatusName,
+} from "../../../web/grpc/mod.ts";
 import type { AffiliateView, DiscoveryState, WatchEvent } from "./state.ts";
 
 /** What Watch needs. */

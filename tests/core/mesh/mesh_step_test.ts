@@ -1,4 +1,5 @@
 import { createMeshStep } from "../../../core/mesh/mesh_step.ts";
+import { MeshPassError } from "../../../core/mesh/types.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
 import type { EdgespanConfig } from "../../../core/config/types.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
@@ -9,6 +10,10 @@ import {
   knownPlugins,
   PluginRegistry,
 } from "../../../core/plugins/registry.ts";
+import {
+  type AnyPluginDefinition,
+  definePlugin,
+} from "../../../core/plugins/types.ts";
 import type {
   AffiliateSpec,
   EndpointSpec,
@@ -68,9 +73,12 @@ function remote(id: string, n: number, endpoints: string[]): AffiliateSpec {
   };
 }
 
-async function harness(cfg: EdgespanConfig) {
+async function harness(
+  cfg: EdgespanConfig,
+  extra: readonly AnyPluginDefinition[] = [],
+) {
   const store = new ResourceStore(RESOURCE_DEFINITIONS);
-  const registry = new PluginRegistry(BUILTIN_PLUGINS, {
+  const registry = new PluginRegistry([...BUILTIN_PLUGINS, ...extra], {
     store,
     log: silentLogger(),
   });
@@ -81,17 +89,24 @@ async function harness(cfg: EdgespanConfig) {
     remote("b", 2, ["192.0.2.99:51820", "192.0.2.2:51820"]),
     remote("c", 3, ["192.0.2.3:51820"]),
   ];
-  const pass = (now: number, c = cfg) =>
-    step.pass({
+  // Stores what a pass returns, as the agent does.
+  const pass = async (now: number, c = cfg) => {
+    const out = await step.pass({
       config: c,
       identity: IDENTITY,
-      local: {} as AffiliateSpec,
       remote: affiliates,
-      store,
-      registry,
+      hooks: registry.hooks,
+      previous: new Map(
+        store.list<PeerStatusSpec>("peerstatuses").map((r) => [r.id, r.spec]),
+      ),
       log: silentLogger(),
       now,
     });
+    for (const type of ["peerspecs", "peerstatuses", "endpoints"] as const) {
+      store.replaceAll<unknown>(type, out[type]);
+    }
+    return out;
+  };
   const status = (k: string) =>
     store.get<PeerStatusSpec>("peerstatuses", k)!.spec;
   return { store, registry, dp, step, pass, status, affiliates };
@@ -228,4 +243,62 @@ Deno.test("mesh step removes a peer at once when its affiliate stops publishing 
     ["10.2.0.0/16", "192.0.2.2/32"],
     "its addresses are no longer forced into the tunnel",
   );
+});
+
+Deno.test("mesh step keeps what tunnelBypass plugins report out of the tunnel", async () => {
+  const bypass = (name: string, fail: boolean) =>
+    definePlugin({
+      name,
+      hooks: ["tunnelBypass"],
+      version: "1",
+      description: name,
+      defaultEnabled: true,
+      create: () => ({
+        tunnelBypass: {
+          destinations: () =>
+            fail
+              ? Promise.reject(new Error("no DNS"))
+              : Promise.resolve(["10.2.0.5", "10.3.0.0"]),
+          replyPorts: () => [3000, 3000],
+        },
+      }),
+    });
+  const h = await harness(config(), [
+    bypass("bypass-a", false),
+    bypass("bypass-b", true),
+  ]);
+  await h.pass(T0);
+  const nft = h.dp.routing!.nft;
+  assertEquals(nft.bypassTcpSourcePorts, [3000]);
+  assert(
+    !nft.routedIPv4.includes("10.2.0.0/16") &&
+      nft.routedIPv4.includes("10.2.0.4/32") &&
+      nft.routedIPv4.includes("10.2.0.6/31"),
+    `10.2.0.5 is cut out of the peer's prefix: ${nft.routedIPv4}`,
+  );
+  assert(!nft.routedIPv4.includes("10.3.0.0/16"));
+  assertEquals(
+    h.store.get<{ lastError: string }>("plugins", "bypass-b")!.spec.lastError,
+    'Plugin "bypass-b" failed in destinations: no DNS',
+    "a failing plugin is reported, routing is still applied",
+  );
+});
+
+Deno.test("mesh step returns what it produced before the dataplane failed", async () => {
+  const h = await harness(config());
+  h.dp.updatePeers = () => Promise.reject(new Error("device gone"));
+  const err = await h.step.pass({
+    config: config(),
+    identity: IDENTITY,
+    remote: h.affiliates,
+    hooks: h.registry.hooks,
+    previous: new Map(),
+    log: silentLogger(),
+    now: T0,
+  }).then(() => undefined, (e: unknown) => e);
+  assert(err instanceof MeshPassError, String(err));
+  assertEquals([...err.partial.peerspecs!.keys()], ["KEY-b", "KEY-c"]);
+  assertEquals(err.partial.peerstatuses, undefined);
+  assertEquals((err.cause as Error).message, "device gone");
+  assertEquals(h.step.checks!().link!.ok, false);
 });

@@ -33,7 +33,7 @@ function fixture() {
   const calls: string[] = [];
   const upper = definePlugin({
     name: "upper",
-    kind: "endpointFilter",
+    hooks: ["endpointFilter"],
     version: "1.0.0",
     description: "upper-cases",
     defaultEnabled: true,
@@ -41,26 +41,30 @@ function fixture() {
       start: () => void calls.push("upper:start"),
       stop: () => void calls.push("upper:stop"),
       reload: () => void calls.push("upper:reload"),
-      advertised: (a) => a.map((x) => x.toUpperCase()),
-      accepted: (e) => [...e],
+      endpointFilter: {
+        advertised: (a) => a.map((x) => x.toUpperCase()),
+        accepted: (e) => [...e],
+      },
     }),
   });
   const broken = definePlugin({
     name: "broken",
-    kind: "endpointFilter",
+    hooks: ["endpointFilter"],
     version: "1.0.0",
     description: "throws",
     defaultEnabled: false,
     create: () => ({
-      advertised: () => {
-        throw new Error("boom");
+      endpointFilter: {
+        advertised: () => {
+          throw new Error("boom");
+        },
+        accepted: (e) => [...e],
       },
-      accepted: (e) => [...e],
     }),
   });
   const suffix = definePlugin<"endpointFilter", { suffix: string }>({
     name: "suffix",
-    kind: "endpointFilter",
+    hooks: ["endpointFilter"],
     version: "1.0.0",
     description: "appends",
     defaultEnabled: false,
@@ -74,15 +78,17 @@ function fixture() {
     create: (_ctx, options) => {
       let s = options.suffix;
       return {
-        advertised: (a) => a.map((x) => x + s),
-        accepted: (e) => [...e],
+        endpointFilter: {
+          advertised: (a) => a.map((x) => x + s),
+          accepted: (e) => [...e],
+        },
         reload: (o) => void (s = o.suffix),
       };
     },
   });
   const failsToStart = definePlugin({
     name: "fails-to-start",
-    kind: "peerSelection",
+    hooks: ["peerSelection"],
     version: "1.0.0",
     description: "cannot start",
     defaultEnabled: false,
@@ -90,7 +96,7 @@ function fixture() {
       start: () => {
         throw new Error("no socket");
       },
-      nextEndpoint: () => "x",
+      peerSelection: { nextEndpoint: () => "x" },
     }),
   });
   const defs = [upper, broken, suffix, failsToStart] as AnyPluginDefinition[];
@@ -117,15 +123,7 @@ Deno.test("PluginRegistry enables plugins per site config and defaults", async (
     "disabled",
     false,
   ]);
-  assertEquals(
-    registry.pipeline(
-      "endpointFilter",
-      "advertised",
-      ["a"],
-      (h, v) => h.advertised(v),
-    ),
-    ["a!"],
-  );
+  assertEquals(registry.hooks.endpointFilter.advertised(["a"]), ["a!"]);
 });
 
 Deno.test("PluginRegistry reloads a running plugin instead of restarting it", async () => {
@@ -133,26 +131,13 @@ Deno.test("PluginRegistry reloads a running plugin instead of restarting it", as
   await registry.apply(config({ suffix: { suffix: "1" } }, defs), IDENTITY);
   await registry.apply(config({ suffix: { suffix: "2" } }, defs), IDENTITY);
   assertEquals(calls, ["upper:start", "upper:reload"]);
-  assertEquals(
-    registry.pipeline(
-      "endpointFilter",
-      "advertised",
-      ["a"],
-      (h, v) => h.advertised(v),
-    ),
-    ["A2"],
-  );
+  assertEquals(registry.hooks.endpointFilter.advertised(["a"]), ["A2"]);
 });
 
 Deno.test("PluginRegistry reports a throwing plugin and keeps going", async () => {
   const { registry, defs, status } = fixture();
   await registry.apply(config({ broken: true }, defs), IDENTITY);
-  const out = registry.pipeline(
-    "endpointFilter",
-    "advertised",
-    ["a"],
-    (h, v) => h.advertised(v),
-  );
+  const out = registry.hooks.endpointFilter.advertised(["a"]);
   assertEquals(
     out,
     ["A"],
@@ -162,12 +147,8 @@ Deno.test("PluginRegistry reports a throwing plugin and keeps going", async () =
   assertEquals([s.state, s.errors], ["failed", 1]);
   assertEquals(s.lastError, 'Plugin "broken" failed in advertised: boom');
   assertEquals(
-    registry.collect(
-      "endpointFilter",
-      "accepted",
-      (h) => h.accepted(["x"], { publicKey: "", label: "" }),
-    ).length,
-    2,
+    registry.hooks.endpointFilter.accepted(["x"], { publicKey: "", label: "" }),
+    ["x"],
   );
   assertEquals(
     status("broken").state,
@@ -186,13 +167,9 @@ Deno.test("PluginRegistry reports a failed start, falls back, and retries on the
     'Plugin "fails-to-start" failed in start: no socket',
   );
   assertEquals(
-    registry.first(
-      "peerSelection",
-      "next",
-      (h) => h.nextEndpoint({} as never, {} as never, 0),
-      () => "fallback",
-    ),
-    "fallback",
+    registry.hooks.peerSelection.nextEndpoint({} as never, {} as never, 0),
+    undefined,
+    "a plugin that did not start is never called",
   );
   await registry.apply(cfg, IDENTITY);
   assertEquals(status("fails-to-start").errors, 2);
@@ -223,34 +200,116 @@ Deno.test("knownPlugins() validates options through the plugin", () => {
   ], "in file order");
 });
 
-Deno.test("collectAsync() isolates a rejecting plugin", async () => {
+Deno.test("a parallel hook isolates a rejecting plugin", async () => {
   const store = new ResourceStore(RESOURCE_DEFINITIONS);
   const mk = (name: string, fail: boolean) =>
     definePlugin({
       name,
-      kind: "discovery",
+      hooks: ["discovery"],
       version: "1",
       description: name,
       defaultEnabled: true,
       create: () => ({
-        publish: () =>
-          fail ? Promise.reject(new Error("unreachable")) : Promise.resolve(),
-        affiliates: () => [],
-        publicAddresses: () => [],
-        health: () => ({ state: "connected" as const, detail: "" }),
+        discovery: {
+          publish: () =>
+            fail ? Promise.reject(new Error("unreachable")) : Promise.resolve(),
+          affiliates: () => [],
+          publicAddresses: () => [],
+          health: () => ({ state: "connected" as const, detail: "" }),
+        },
       }),
     });
   const defs = [mk("good", false), mk("bad", true)] as AnyPluginDefinition[];
   const registry = new PluginRegistry(defs, { store, log: silentLogger() });
   await registry.apply(config({}, defs), IDENTITY);
-  const done = await registry.collectAsync(
-    "discovery",
-    "publish",
-    (h) => h.publish({} as never, []),
-  );
+  const done = await registry.hooks.discovery.publish({} as never, []);
   assertEquals(done.map((d) => d.name), ["good"]);
   assertEquals(
     store.get<PluginStatusSpec>("plugins", "bad")!.spec.lastError,
     'Plugin "bad" failed in publish: unreachable',
   );
+});
+
+Deno.test("one plugin implements several hook groups; a lifecycle-only plugin runs without hooks", async () => {
+  const store = new ResourceStore(RESOURCE_DEFINITIONS);
+  const calls: string[] = [];
+  const both = definePlugin({
+    name: "both",
+    hooks: ["routeAdvertisement", "tunnelBypass"],
+    version: "1",
+    description: "two groups",
+    defaultEnabled: true,
+    create: () => ({
+      routeAdvertisement: { advertise: () => ["10.1.0.0/16"] },
+      tunnelBypass: {
+        destinations: () => Promise.resolve(["192.0.2.1"]),
+        replyPorts: () => [3000],
+      },
+    }),
+  });
+  const service = definePlugin({
+    name: "service",
+    hooks: [],
+    version: "1",
+    description: "lifecycle only",
+    defaultEnabled: true,
+    create: () => ({
+      start: () => void calls.push("start"),
+      reload: () => void calls.push("reload"),
+      stop: () => void calls.push("stop"),
+    }),
+  });
+  const defs = [both, service] as AnyPluginDefinition[];
+  const registry = new PluginRegistry(defs, { store, log: silentLogger() });
+  const status = (name: string) =>
+    store.get<PluginStatusSpec>("plugins", name)!.spec;
+  assertEquals(status("both").kind, "routeAdvertisement,tunnelBypass");
+  assertEquals(status("service").kind, "lifecycle");
+  await registry.apply(config({}, defs), IDENTITY);
+  assertEquals(registry.hooks.routeAdvertisement.advertise(), [
+    { name: "both", value: ["10.1.0.0/16"] },
+  ]);
+  assertEquals(await registry.hooks.tunnelBypass.destinations(), [
+    { name: "both", value: ["192.0.2.1"] },
+  ]);
+  assertEquals(registry.hooks.tunnelBypass.replyPorts(), [
+    { name: "both", value: [3000] },
+  ]);
+  assertEquals(registry.runningNames("tunnelBypass"), ["both"]);
+  assertEquals(registry.runningNames("discovery"), []);
+  assertEquals(status("service").state, "running");
+  await registry.apply(config({}, defs), IDENTITY);
+  await registry.apply(config({ service: false }, defs), IDENTITY);
+  assertEquals(calls, ["start", "reload", "stop"]);
+});
+
+Deno.test("an optional hook a plugin leaves out counts as done", async () => {
+  const store = new ResourceStore(RESOURCE_DEFINITIONS);
+  const mk = (name: string, leave?: () => Promise<void>) =>
+    definePlugin({
+      name,
+      hooks: ["discovery"],
+      version: "1",
+      description: name,
+      defaultEnabled: true,
+      create: () => ({
+        discovery: {
+          publish: () => Promise.resolve(),
+          affiliates: () => [],
+          publicAddresses: () => [],
+          health: () => ({ state: "static" as const, detail: "" }),
+          ...(leave ? { leave } : {}),
+        },
+      }),
+    });
+  let left = 0;
+  const defs = [
+    mk("with-leave", () => Promise.resolve(void left++)),
+    mk("without-leave"),
+  ] as AnyPluginDefinition[];
+  const registry = new PluginRegistry(defs, { store, log: silentLogger() });
+  await registry.apply(config({}, defs), IDENTITY);
+  const done = await registry.hooks.discovery.leave();
+  assertEquals(done.map((d) => d.name), ["with-leave", "without-leave"]);
+  assertEquals(left, 1);
 });

@@ -4,11 +4,12 @@ import {
   resolveFamily,
 } from "../../../ffi/genetlink/mod.ts";
 import {
+  NetlinkClient,
   NetlinkSocket,
   NotFoundError,
   Protocol,
 } from "../../../ffi/netlink/mod.ts";
-import { checkReplies } from "../../../ffi/netlink/socket.ts";
+import { checkReplies } from "../../../ffi/netlink/conn.ts";
 import {
   assertEquals,
   assertRejects,
@@ -52,7 +53,7 @@ Deno.test({
     "resolveFamily finds nlctrl and rejects an unknown family with NotFoundError",
   ignore: !canRun,
   fn: async () => {
-    const s = await NetlinkSocket.open(Protocol.GENERIC);
+    const s = new NetlinkClient(await NetlinkSocket.open(Protocol.GENERIC));
     try {
       assertEquals((await resolveFamily(s, "nlctrl")).id, 16);
       await assertRejects(

@@ -1,4 +1,8 @@
-import { NetlinkSocket, Protocol } from "../../../ffi/netlink/mod.ts";
+import {
+  NetlinkClient,
+  NetlinkSocket,
+  Protocol,
+} from "../../../ffi/netlink/mod.ts";
 import { NotFoundError } from "../../../ffi/netlink/errors.ts";
 import {
   encodeGetLinks,
@@ -33,7 +37,9 @@ Deno.test({
         "name",
         "nsy",
       ]);
-      const inNs = await NetlinkSocket.open(Protocol.ROUTE, { netns: ns });
+      const inNs = new NetlinkClient(
+        await NetlinkSocket.open(Protocol.ROUTE, { netns: ns }),
+      );
       try {
         const names = (await inNs.dump("list", encodeGetLinks())).map((m) =>
           parseLink(m).name
@@ -63,7 +69,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "NetlinkSocket.receive() resolves [] after the receive timeout",
+  name: "NetlinkSocket.receiveAsync() resolves [] after the receive timeout",
   ignore: reason !== undefined,
   fn: async () => {
     const s = await NetlinkSocket.open(Protocol.ROUTE, {
@@ -71,7 +77,7 @@ Deno.test({
     });
     try {
       const t0 = performance.now();
-      const got = await s.receive();
+      const got = await s.receiveAsync();
       const ms = performance.now() - t0;
       assertEquals(got, []);
       assert(ms >= 80 && ms < 2000, `waited ${ms} ms`);
@@ -83,7 +89,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "NetlinkSocket.batch sends 600 requests in chunks and reports the failing one",
+    "NetlinkClient.batch sends 600 requests in chunks and reports the failing one",
   ignore: reason !== undefined,
   fn: () =>
     withNetns("nlbatch", async (ns) => {
@@ -93,7 +99,9 @@ Deno.test({
           /"ifindex":(\d+)/,
         )?.[1],
       );
-      const s = await NetlinkSocket.open(Protocol.ROUTE, { netns: ns });
+      const s = new NetlinkClient(
+        await NetlinkSocket.open(Protocol.ROUTE, { netns: ns }),
+      );
       try {
         const msgs = Array.from(
           { length: 600 },

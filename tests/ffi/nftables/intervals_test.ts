@@ -2,7 +2,6 @@ import {
   elementsToRanges,
   prefixesToRanges,
   rangesToElements,
-  rangeToPrefixes,
 } from "../../../ffi/nftables/intervals.ts";
 import { assertEquals, assertThrows } from "../../_tools/assert.ts";
 
@@ -33,18 +32,4 @@ Deno.test("rangesToElements adds the leading 0 end and omits the end at the top"
     start: 0xfffffff0n,
     end: 0xffffffffn,
   }]);
-});
-
-Deno.test("rangeToPrefixes splits into the fewest prefixes", () => {
-  assertEquals(rangeToPrefixes({ start: 0x0a000000n, end: 0x0a01ffffn }, 4), [
-    "10.0.0.0/15",
-  ]);
-  assertEquals(rangeToPrefixes({ start: 1n, end: 6n }, 4), [
-    "0.0.0.1/32",
-    "0.0.0.2/31",
-    "0.0.0.4/31",
-    "0.0.0.6/32",
-  ]);
-  const all6 = prefixesToRanges(["::/0"], 6);
-  assertEquals(all6.flatMap((r) => rangeToPrefixes(r, 6)), ["::/0"]);
 });

@@ -6,7 +6,7 @@ import {
   parseSet,
   parseSetElements,
 } from "../../../ffi/nftables/mod.ts";
-import { checkReplies } from "../../../ffi/netlink/socket.ts";
+import { checkReplies } from "../../../ffi/netlink/conn.ts";
 import { assertEquals } from "../../_tools/assert.ts";
 import { loadFixture } from "../_fixtures.ts";
 

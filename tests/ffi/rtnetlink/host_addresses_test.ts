@@ -4,7 +4,7 @@ import {
   type HostAddress,
   selectNodeAddresses,
 } from "../../../core/mesh/node_addresses.ts";
-import { checkReplies } from "../../../ffi/netlink/socket.ts";
+import { checkReplies } from "../../../ffi/netlink/conn.ts";
 import {
   hostAddressesOf,
   netlinkHostAddresses,

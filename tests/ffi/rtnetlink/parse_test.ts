@@ -5,7 +5,7 @@ import {
   parseRoute,
   parseRule,
 } from "../../../ffi/rtnetlink/mod.ts";
-import { checkReplies } from "../../../ffi/netlink/socket.ts";
+import { checkReplies } from "../../../ffi/netlink/conn.ts";
 import { assert, assertEquals } from "../../_tools/assert.ts";
 import { loadFixture } from "../_fixtures.ts";
 

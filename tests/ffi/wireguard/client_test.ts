@@ -74,6 +74,33 @@ Deno.test("WireGuardClient serves each device from the backend that owns it", as
   assertThrows(() => new WireGuardClient([]), TypeError, "no backends");
 });
 
+Deno.test("WireGuardClient: a device no backend has fails with the preferred backend's error", async () => {
+  const missing = (kind: "kernel" | "userspace"): WgBackend => ({
+    ...fake(kind, [], []),
+    device: (name) =>
+      Promise.reject(
+        new NotFoundError({ operation: `read ${kind} "${name}"`, errno: 19 }),
+      ),
+  });
+  const c = new WireGuardClient([missing("kernel"), missing("userspace")]);
+  await assertRejects(
+    () => c.device("wg0"),
+    NotFoundError,
+    'read kernel "wg0"',
+  );
+});
+
+Deno.test("WireGuardClient without a userspace backend runs no wireguard-go", async () => {
+  const c = new WireGuardClient([fake("kernel", ["wg0"], [])]);
+  await assertRejects(
+    () => c.checkWireGuardGo("wg0"),
+    TypeError,
+    "no userspace backend",
+  );
+  assertEquals(c.wireGuardGoStatus("wg0"), undefined);
+  await c.stopWireGuardGo("wg0");
+});
+
 Deno.test({
   name: "openWireGuard picks the kernel when it has WireGuard, else userspace",
   ignore: Deno.build.os !== "linux",

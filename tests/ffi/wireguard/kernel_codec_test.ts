@@ -5,12 +5,12 @@ import {
   encodeSetDevice,
   encodeSockaddr,
   parseDevice,
-} from "../../../ffi/wireguard/_kernel_codec.ts";
+} from "../../../ffi/wireguard/kernel_codec.ts";
 import { buildGenlMessage } from "../../../ffi/genetlink/family.ts";
 import { parseMessages } from "../../../ffi/netlink/message.ts";
 import { AttributeDecoder } from "../../../ffi/netlink/decoder.ts";
 import { assert, assertEquals, assertThrows } from "../../_tools/assert.ts";
-import { checkReplies } from "../../../ffi/netlink/socket.ts";
+import { checkReplies } from "../../../ffi/netlink/conn.ts";
 import { loadFixture, toHex } from "../_fixtures.ts";
 
 const key = (n: number) =>
@@ -27,7 +27,12 @@ Deno.test("sockaddr encoding for IPv4 and IPv6 endpoints", () => {
     "0a00ca6d" + "00000000" + "20010db8000000000000000000000003" + "00000000",
   );
   assertEquals(decodeSockaddr(encodeSockaddr("[fd00::1]:1")), "[fd00::1]:1");
-  assertThrows(() => encodeSockaddr("fd00::1:51820"), TypeError);
+  assertThrows(
+    () => encodeSockaddr("fd00::1:51820"),
+    SyntaxError,
+    "write IPv6 endpoints as [addr]:port",
+  );
+  assertThrows(() => encodeSockaddr("10.0.0.1:70000"), SyntaxError, "port");
 });
 
 Deno.test("WG_CMD_SET_DEVICE golden bytes: key, port, fwmark, replace, 2 peers incl. IPv6 endpoint", () => {

@@ -15,7 +15,7 @@ import * as net from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { AffiliateUpdateRequestSchema } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
-import { grpcFrame } from "../../../plugins/discovery_service/grpc_message.ts";
+import { grpcFrame } from "../../../web/grpc/message.ts";
 
 const [port, addresses, seconds, inFlight] = [
   Number(Deno.args[0]),

@@ -1,6 +1,6 @@
 /** Shared helpers: a service on 127.0.0.1 and a raw Connect client for it. */
 import { type Client, createClient } from "@connectrpc/connect";
-import { createDiscoveryTransport } from "../../../plugins/discovery_service/transport.ts";
+import { createGrpcTransport } from "../../../web/grpc/transport.ts";
 import { Cluster } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import {
   type DiscoveryServer,
@@ -34,7 +34,7 @@ export async function withServer(
 export function rawClient(port: number): Client<typeof Cluster> {
   return createClient(
     Cluster,
-    createDiscoveryTransport(
+    createGrpcTransport(
       { host: "127.0.0.1", port, tls: false },
       { idleCloseMs: 0 },
     ),

@@ -610,6 +610,7 @@ function context(port: number, stateDir: string, signal: AbortSignal) {
     log: silentLogger(),
     now: Date.now,
     signal,
+    oneShot: false,
     requestReconcile: (r) => reasons.push(r),
     listResources: () => [],
   };
@@ -629,10 +630,14 @@ Deno.test("plugin: caches the last view and serves it while the service is down"
     const { ctx, reasons } = context(port, dir, ac.signal);
     const p = discoveryServicePlugin.create(ctx, {});
     await p.start!();
-    await p.publish(affiliate(1), []);
-    await waitFor(() => p.affiliates().length === 1, 5_000, "plugin sees peer");
-    assertEquals(p.health().state, "connected");
-    assertEquals(p.publicAddresses(), ["127.0.0.1"]);
+    await p.discovery.publish(affiliate(1), []);
+    await waitFor(
+      () => p.discovery.affiliates().length === 1,
+      5_000,
+      "plugin sees peer",
+    );
+    assertEquals(p.discovery.health().state, "connected");
+    assertEquals(p.discovery.publicAddresses(), ["127.0.0.1"]);
     assert(reasons.length > 0, "requestReconcile was never called");
     await waitFor(
       () => {
@@ -661,8 +666,8 @@ Deno.test("plugin: caches the last view and serves it while the service is down"
       {},
     );
     await p2.start!();
-    assertEquals(p2.affiliates().map((a) => a.nodeId), ["node-2"]);
-    assertEquals(p2.health().state, "cached");
+    assertEquals(p2.discovery.affiliates().map((a) => a.nodeId), ["node-2"]);
+    assertEquals(p2.discovery.health().state, "cached");
     ac2.abort();
     await p2.stop!();
   } finally {

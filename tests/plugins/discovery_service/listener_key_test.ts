@@ -3,7 +3,7 @@
  * has a single IPv6 address, so connections come from a fake listener.
  */
 import { assertEquals } from "../../_tools/assert.ts";
-import { acceptLoop } from "../../../plugins/discovery_service/server/h2/listener.ts";
+import { acceptLoop } from "../../../web/h2/listener.ts";
 import { clientKey } from "../../../plugins/discovery_service/server/client_address.ts";
 
 /** A connection that sends nothing and stays open until closed. */

@@ -5,8 +5,8 @@ import {
   encodeFrame,
   FrameType,
   settingsFrame,
-} from "../../../plugins/discovery_service/h2/frame.ts";
-import { encodeHeaders } from "../../../plugins/discovery_service/h2/hpack.ts";
+} from "../../../web/h2/frame.ts";
+import { encodeHeaders } from "../../../web/h2/hpack.ts";
 
 const b = (...x: number[]) => new Uint8Array(x);
 

@@ -339,13 +339,13 @@ Deno.test({
     const srv = await startServer({ listen: "[::1]:0" });
     try {
       const { createClient } = await import("@connectrpc/connect");
-      const { createDiscoveryTransport } = await import(
-        "../../../plugins/discovery_service/transport.ts"
+      const { createGrpcTransport } = await import(
+        "../../../web/grpc/transport.ts"
       );
       const { Cluster } = await import(
         "../../../proto/gen/sidero/discovery/server/cluster_pb.ts"
       );
-      const transport = createDiscoveryTransport(
+      const transport = createGrpcTransport(
         { host: "::1", port: srv.port, tls: false },
         { idleCloseMs: 0 },
       );

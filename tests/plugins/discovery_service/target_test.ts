@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../_tools/assert.ts";
 import {
   backoffDelay,
+  h2Target,
   parseDiscoveryUrl,
   redirectTarget,
   targetBaseUrl,
@@ -51,4 +52,24 @@ Deno.test("backoffDelay() grows by 1.5, caps at 60 s, jitters ±50 %", () => {
   assertEquals(backoffDelay(3, 0), 1125 * 0.5);
   assertEquals(backoffDelay(100, 0.5), 60_000);
   assert(Math.abs(backoffDelay(100, 0.9999999) - 89_999.994) < 0.01);
+});
+
+Deno.test("h2Target() maps a discovery URL to the HTTP/2 target, the CA only for TLS", () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  assertEquals(h2Target(parseDiscoveryUrl("grpc://[fd00::1]:3000"), pem), {
+    host: "fd00::1",
+    port: 3000,
+    tls: true,
+    ca: pem,
+  });
+  assertEquals(h2Target(parseDiscoveryUrl("https://d.example"), ""), {
+    host: "d.example",
+    port: 443,
+    tls: true,
+  });
+  assertEquals(h2Target(parseDiscoveryUrl("http://127.0.0.1:3000"), pem), {
+    host: "127.0.0.1",
+    port: 3000,
+    tls: false,
+  });
 });

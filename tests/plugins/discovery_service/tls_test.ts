@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch } from "../../_tools/assert.ts";
 import { createClient } from "@connectrpc/connect";
-import { createDiscoveryTransport } from "../../../plugins/discovery_service/transport.ts";
+import { createGrpcTransport } from "../../../web/grpc/transport.ts";
 import { Cluster } from "../../../proto/gen/sidero/discovery/server/cluster_pb.ts";
 import { DiscoveryClient } from "../../../plugins/discovery_service/client.ts";
 import {
@@ -85,7 +85,7 @@ Deno.test({
         "TLS convergence",
       );
       // Without the CA the handshake must fail.
-      const untrusted = createDiscoveryTransport(
+      const untrusted = createGrpcTransport(
         { host: "127.0.0.1", port: srv.port, tls: true },
         { idleCloseMs: 0 },
       );

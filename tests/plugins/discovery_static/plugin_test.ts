@@ -84,11 +84,12 @@ Deno.test("discovery-static reports peers as affiliates, skipping itself", () =>
     log: silentLogger(),
     now: Date.now,
     signal: new AbortController().signal,
+    oneShot: false,
     requestReconcile: () => {},
     listResources: () => [],
   } as unknown as PluginContext;
   const p = discoveryStaticPlugin.create(ctx, parsed.options);
-  assertEquals(p.affiliates(), [{
+  assertEquals(p.discovery.affiliates(), [{
     nodeId: `static-${KEY}`,
     hostname: "",
     nodename: "",
@@ -104,6 +105,6 @@ Deno.test("discovery-static reports peers as affiliates, skipping itself", () =>
     },
     sources: ["discovery-static"],
   }]);
-  assertEquals(p.health().state, "static");
+  assertEquals(p.discovery.health().state, "static");
   assertEquals(discoveryStaticPlugin.defaultEnabled, false);
 });

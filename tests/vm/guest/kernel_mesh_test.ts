@@ -6,6 +6,7 @@
  * Relative imports only: the guest has no network and no node_modules.
  */
 import { assert, assertEquals } from "../../_tools/assert.ts";
+import { runOk } from "../../_tools/netns.ts";
 
 const BUNDLE = "/repo/edgespan.js";
 const inGuest = Deno.env.get("EDGESPAN_VM_GUEST") === "1";
@@ -16,22 +17,6 @@ const skip = !inGuest
   ? `${BUNDLE} is missing (tests/vm/run.sh builds it)`
   : undefined;
 if (skip) console.log(`kernel mesh: skipped: ${skip}`);
-
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")}: ${
-        new TextDecoder().decode(out.stderr).trim()
-      }`,
-    );
-  }
-  return new TextDecoder().decode(out.stdout);
-}
 
 const SECRET = btoa(
   String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))),
@@ -79,9 +64,9 @@ Deno.test({
     const logs: string[] = [];
     try {
       // The guest kernel has no bridge module: the two nodes share one veth pair.
-      await sh("ip", ["netns", "add", "km1"]);
-      await sh("ip", ["netns", "add", "km2"]);
-      await sh("ip", [
+      await runOk("ip", ["netns", "add", "km1"]);
+      await runOk("ip", ["netns", "add", "km2"]);
+      await runOk("ip", [
         "link",
         "add",
         "wan0",
@@ -98,8 +83,8 @@ Deno.test({
       await Deno.mkdir("/tmp/km", { recursive: true });
       for (const i of [1, 2]) {
         const ns = `km${i}`;
-        await sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
-        await sh("ip", [
+        await runOk("ip", ["-n", ns, "link", "set", "lo", "up"]);
+        await runOk("ip", [
           "-n",
           ns,
           "addr",
@@ -108,7 +93,7 @@ Deno.test({
           "dev",
           "wan0",
         ]);
-        await sh("ip", ["-n", ns, "link", "set", "wan0", "up"]);
+        await runOk("ip", ["-n", ns, "link", "set", "wan0", "up"]);
         await Deno.writeTextFile(`/tmp/km/n${i}.yaml`, config(i));
         const log = `/tmp/km/n${i}.log`;
         logs.push(log);
@@ -168,14 +153,22 @@ Deno.test({
         }s`,
       );
       const link = JSON.parse(
-        await sh("ip", ["-n", "km1", "-j", "-d", "link", "show", "kubespan"]),
+        await runOk("ip", [
+          "-n",
+          "km1",
+          "-j",
+          "-d",
+          "link",
+          "show",
+          "kubespan",
+        ]),
       )[0];
       assertEquals(
         link.linkinfo?.info_kind,
         "wireguard",
         "the kernel backend made a wireguard link",
       );
-      const dump = await sh("ip", [
+      const dump = await runOk("ip", [
         "netns",
         "exec",
         "km1",
@@ -188,11 +181,19 @@ Deno.test({
       assertEquals(peers.length, 1);
       assert(Number(peers[0]!.split("\t")[4]) > 0, "wg shows a handshake");
       const addr = JSON.parse(
-        await sh("ip", ["-n", "km2", "-6", "-j", "addr", "show", "kubespan"]),
+        await runOk("ip", [
+          "-n",
+          "km2",
+          "-6",
+          "-j",
+          "addr",
+          "show",
+          "kubespan",
+        ]),
       )[0]
         .addr_info.find((a: { scope: string }) => a.scope === "global")
         .local as string;
-      await sh("ip", [
+      await runOk("ip", [
         "netns",
         "exec",
         "km1",
@@ -211,7 +212,7 @@ Deno.test({
       }
       for (const a of agents) await a.status;
       for (const ns of ["km1", "km2"]) {
-        await sh("ip", ["netns", "del", ns]).catch(() => {});
+        await runOk("ip", ["netns", "del", ns]).catch(() => {});
       }
     }
   },
