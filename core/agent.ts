@@ -21,6 +21,7 @@ import {
   type AddressScope,
   type HostAddress,
   selectNodeAddresses,
+  selectNodePrefixes,
 } from "./mesh/node_addresses.ts";
 import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
 import type {
@@ -340,10 +341,8 @@ export class Agent {
     const config = this.#effectiveConfig();
     const now = this.#now();
     this.log.debug("reconcile", { reason });
-    const local = this.#localAffiliate(
-      config,
-      await this.#nodeAddresses(config),
-    );
+    const node = await this.#nodeAddresses(config);
+    const local = this.#localAffiliate(config, node.addresses);
     await this.#publish(config, local);
     const remote = this.#remoteAffiliates(local);
     this.store.replaceAll(
@@ -365,6 +364,7 @@ export class Agent {
           previous: this.#peerStatuses(),
           log: this.log,
           now,
+          localPrefixes: node.prefixes,
         }),
       );
     } catch (e) {
@@ -374,13 +374,23 @@ export class Agent {
     }
   }
 
-  /** The box's node addresses (pod networks are never node addresses). */
-  async #nodeAddresses(config: EdgespanConfig): Promise<string[]> {
+  /**
+   * The box's node addresses (pod networks are never node addresses), and
+   * the same with prefix lengths (the subnets it is on).
+   */
+  async #nodeAddresses(
+    config: EdgespanConfig,
+  ): Promise<{ addresses: string[]; prefixes: string[] }> {
     const hostAddresses = this.#options.hostAddresses ?? systemAddresses;
-    return selectNodeAddresses(await hostAddresses.addresses(), {
+    const host = await hostAddresses.addresses();
+    const options = {
       excludeLinks: [config.wireguard.interface],
       excludedRanges: config.advertise.kubernetesNetworks,
-    });
+    };
+    return {
+      addresses: selectNodeAddresses(host, options),
+      prefixes: selectNodePrefixes(host, options),
+    };
   }
 
   #localAffiliate(

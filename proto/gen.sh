@@ -14,7 +14,8 @@ rm -rf gen
 mkdir gen
 protoc --plugin=protoc-gen-es="$plugin" --es_out=gen \
   --es_opt=target=ts,import_extension=ts \
-  sidero/discovery/server/cluster.proto sidero/discovery/client/affiliate.proto
+  sidero/discovery/server/cluster.proto sidero/discovery/client/affiliate.proto \
+  edgespan/discovery/affiliate_ext.proto
 # Keep the checked-in output clean for deno fmt / lint (generated code
 # declares empty messages as `{}`).
 for f in $(find gen -name "*.ts"); do

@@ -58,6 +58,7 @@ groups=(
   "web:tests/web"
   "build:tests/build"
   "mesh:tests/mesh"
+  "lab:tests/lab"
   "vm:tests/vm"
 )
 crashed=0

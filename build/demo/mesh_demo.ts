@@ -50,6 +50,8 @@ export interface MeshDemoOptions {
   endpointFilters?: (node: SiteNode) => string[];
   /** Print progress. @default nothing */
   progress?: (line: string) => void;
+  /** Plugins switched on or off by name (`plugins:`). @default the built-in defaults */
+  plugins?: Record<string, boolean>;
 }
 
 /** A running demo site. */
@@ -104,7 +106,14 @@ reconcile:
 log:
   format: logfmt
   level: info
-`;
+${pluginsYaml(options.plugins)}`;
+}
+
+function pluginsYaml(plugins: Record<string, boolean> | undefined): string {
+  if (!plugins || Object.keys(plugins).length === 0) return "";
+  return `plugins:\n${
+    Object.entries(plugins).map(([name, on]) => `  ${name}: ${on}\n`).join("")
+  }`;
 }
 
 /** Reads a resource list from an agent's unix-socket API. */

@@ -39,6 +39,24 @@ export function mergeAffiliates(
       };
       const controlPlane = a.controlPlane ?? old.controlPlane;
       if (controlPlane) merged.controlPlane = { ...controlPlane };
+      if (old.edgespan || a.edgespan) {
+        const seen = new Set<string>();
+        merged.edgespan = {
+          advertised: union(
+            old.edgespan?.advertised ?? [],
+            a.edgespan?.advertised ?? [],
+          ),
+          observed: [
+            ...(old.edgespan?.observed ?? []),
+            ...(a.edgespan?.observed ?? []),
+          ].filter((o) => {
+            const key = `${o.affiliateID}|${o.endpoint}`;
+            if (seen.has(key)) return false;
+            seen.add(key);
+            return true;
+          }).map((o) => ({ ...o })),
+        };
+      }
       const ks = old.kubespan ?? a.kubespan;
       if (ks) {
         const o = old.kubespan;

@@ -86,7 +86,10 @@ export function createMeshStep(
       affiliates: input.remote,
       localNodeId: input.identity.nodeId,
       acceptEndpoints: (endpoints, peer) =>
-        input.hooks.endpointFilter.accepted([...endpoints], peer),
+        input.hooks.endpointOrder.order(
+          input.hooks.endpointFilter.accepted([...endpoints], peer),
+          { ...peer, localPrefixes: input.localPrefixes ?? [] },
+        ),
     });
     for (const w of warnings) {
       const key = `${w.publicKey}|${w.removed.join(",")}`;
@@ -132,6 +135,9 @@ export function createMeshStep(
       ...(options.timers ? { timers: options.timers } : {}),
       nextEndpoint: (status, spec) =>
         hooks.peerSelection.nextEndpoint(status, spec, now),
+      restartHandshake: (status, spec) =>
+        hooks.peerSelection.restartHandshake(status, spec, now) ?? false,
+      judge: (status, spec) => hooks.peerSelection.judge(status, spec, now),
     });
   }
 
@@ -159,6 +165,7 @@ export function createMeshStep(
         from: c.from,
         to: c.to,
         endpoint: c.endpoint,
+        ...(c.reason !== undefined ? { reason: c.reason } : {}),
       };
       if (c.endpointChanged) input.log.info("peer endpoint selected", fields);
       else input.log.info("peer state changed", fields);

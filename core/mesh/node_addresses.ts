@@ -92,6 +92,24 @@ export function selectNodeAddresses(
   host: readonly HostAddress[],
   options: NodeAddressOptions = {},
 ): string[] {
+  return nodePrefixes(host, options).map((p) => formatIP(p.ip));
+}
+
+/**
+ * The node addresses with their prefix lengths (`10.0.1.2/24`), in the same
+ * order as {@linkcode selectNodeAddresses}: the subnets the box is on.
+ */
+export function selectNodePrefixes(
+  host: readonly HostAddress[],
+  options: NodeAddressOptions = {},
+): string[] {
+  return nodePrefixes(host, options).map((p) => `${formatIP(p.ip)}/${p.bits}`);
+}
+
+function nodePrefixes(
+  host: readonly HostAddress[],
+  options: NodeAddressOptions,
+): Prefix[] {
   const excludeLinks = new Set(options.excludeLinks ?? []);
   const excluded = (options.excludedRanges ?? []).map(parsePrefix);
   const kept: Prefix[] = [];
@@ -110,9 +128,9 @@ export function selectNodeAddresses(
     kept.push(prefix);
   }
   kept.sort(compareNodePrefixes);
-  const out: IP[] = [];
+  const out: Prefix[] = [];
   for (const p of kept) {
-    if (!out.some((ip) => ipEqual(ip, p.ip))) out.push(p.ip);
+    if (!out.some((q) => ipEqual(q.ip, p.ip))) out.push(p);
   }
-  return out.map(formatIP);
+  return out;
 }

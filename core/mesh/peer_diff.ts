@@ -42,7 +42,12 @@ export function diffPeers(
   }
   const have = new Map(current.map((p) => [p.publicKey, p]));
   for (const d of desired) {
-    const cur = have.get(d.publicKey);
+    let cur = have.get(d.publicKey);
+    if (cur && d.restartHandshake) {
+      // Added again below as a new peer: a fresh handshake starts at once.
+      updates.push({ publicKey: d.publicKey, remove: true });
+      cur = undefined;
+    }
     if (!cur) {
       updates.push({
         publicKey: d.publicKey,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { PeerVerdict } from "../plugins/types.ts";
 import type {
   PeerSpecSpec,
   PeerState,
@@ -28,6 +29,12 @@ export interface DesiredPeer {
   allowedIPs: string[];
   /** Endpoint to set; absent = leave what the device has (a roamed endpoint stays). */
   endpoint?: string;
+  /**
+   * Remove the device's peer and add it again, so that a handshake to the
+   * new endpoint starts at once (WireGuard otherwise sends at most one
+   * initiation per 5 s, to whichever endpoint is current then).
+   */
+  restartHandshake?: boolean;
 }
 
 /** A state or endpoint change, for logging once per change. */
@@ -39,6 +46,8 @@ export interface PeerChange {
   endpoint: string;
   /** True when peer selection switched the endpoint this pass. */
   endpointChanged: boolean;
+  /** Why, when a peer selection plugin judged the state. */
+  reason?: string;
 }
 
 /** Inputs of {@linkcode stepPeerStatuses}. */
@@ -53,6 +62,19 @@ export interface PeerStatusStepInput {
     status: PeerStatusSpec,
     spec: PeerSpecSpec,
   ) => string | undefined;
+  /**
+   * Whether a switch {@linkcode nextEndpoint} asked for restarts the
+   * handshake. @default never (KubeSpan)
+   */
+  restartHandshake?: (status: PeerStatusSpec, spec: PeerSpecSpec) => boolean;
+  /**
+   * Overrides the state machine's state after selection, with a reason.
+   * @default none (KubeSpan's state, no reason)
+   */
+  judge?: (
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+  ) => PeerVerdict | undefined;
 }
 
 /** Output of {@linkcode stepPeerStatuses}. */
@@ -116,12 +138,20 @@ export function stepPeerStatuses(
       status.state = "unknown";
       desired.endpoint = next;
       endpointChanged = true;
+      if (input.restartHandshake?.(status, spec)) {
+        desired.restartHandshake = true;
+      }
     } else if (
       status.lastUsedEndpoint !== "" &&
       (status.endpoint === "" || status.endpoint === status.lastUsedEndpoint)
     ) {
       // Re-establish what we chose; a roamed (NAT) endpoint is left alone.
       desired.endpoint = status.lastUsedEndpoint;
+    }
+    const verdict = input.judge?.(status, spec);
+    if (verdict) {
+      status.state = verdict.state;
+      status.reason = verdict.reason;
     }
     if (before !== status.state || endpointChanged) {
       changes.push({
@@ -131,6 +161,7 @@ export function stepPeerStatuses(
         to: status.state,
         endpoint: status.endpoint,
         endpointChanged,
+        ...(status.reason !== undefined ? { reason: status.reason } : {}),
       });
     }
     statuses.set(publicKey, status);

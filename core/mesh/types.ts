@@ -20,7 +20,11 @@ import type { DataplaneHealth } from "./dataplane.ts";
 /** The hook groups the mesh step calls. */
 export type MeshHooks = Pick<
   HookCallers,
-  "endpointFilter" | "peerSelection" | "downPeerBypass" | "tunnelBypass"
+  | "endpointFilter"
+  | "endpointOrder"
+  | "peerSelection"
+  | "downPeerBypass"
+  | "tunnelBypass"
 >;
 
 /** What the mesh step (peer specs, statuses, kernel state) receives each pass. */
@@ -35,6 +39,11 @@ export interface MeshPassInput {
   log: Logger;
   /** Milliseconds since the epoch. */
   now: number;
+  /**
+   * This box's node addresses with prefix lengths (`10.0.1.2/24`), for the
+   * endpoint order. @default none known
+   */
+  localPrefixes?: readonly string[];
 }
 
 /** What one pass produced, by resource id, for the agent to store. */

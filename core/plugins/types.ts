@@ -12,6 +12,7 @@ import type {
   AffiliateSpec,
   EndpointSpec,
   PeerSpecSpec,
+  PeerState,
   PeerStatusSpec,
 } from "../resources/specs.ts";
 import type { Resource } from "../resources/store.ts";
@@ -56,6 +57,30 @@ export interface EndpointFilterHooks {
   ): string[];
 }
 
+/** What the endpoint order of one peer may depend on. */
+export interface EndpointOrderContext {
+  publicKey: string;
+  label: string;
+  /**
+   * This box's node addresses with their prefix lengths (`10.0.1.2/24`):
+   * the subnets it is on.
+   */
+  localPrefixes: readonly string[];
+}
+
+/** Orders a peer's accepted endpoints, best candidate first. */
+export interface EndpointOrderHooks {
+  /** The endpoints in the order to try them (the peer spec keeps this order). */
+  order(endpoints: readonly string[], context: EndpointOrderContext): string[];
+}
+
+/** A peer selection plugin's own judgement of a peer's state. */
+export interface PeerVerdict {
+  state: PeerState;
+  /** Why, in a few words (shown as the status's `reason`). */
+  reason: string;
+}
+
 /** Picks the endpoint to try next for a peer. */
 export interface PeerSelectionHooks {
   /**
@@ -67,6 +92,26 @@ export interface PeerSelectionHooks {
     spec: PeerSpecSpec,
     now: number,
   ): string | undefined;
+  /**
+   * Whether the switch {@linkcode nextEndpoint} just asked for restarts the
+   * peer's handshake (the peer is removed and added again, so WireGuard's
+   * one initiation per 5 s does not hold the new endpoint back).
+   * Absent = never (KubeSpan).
+   */
+  restartHandshake?(
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+    now: number,
+  ): boolean;
+  /**
+   * Overrides the state the KubeSpan state machine gave the peer after this
+   * pass's selection; `undefined` (or absent) keeps it.
+   */
+  judge?(
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+    now: number,
+  ): PeerVerdict | undefined;
 }
 
 /** Says which networks this node routes for the mesh. */
@@ -106,6 +151,7 @@ export interface TunnelBypassHooks {
 export interface HookMap {
   discovery: DiscoveryHooks;
   endpointFilter: EndpointFilterHooks;
+  endpointOrder: EndpointOrderHooks;
   peerSelection: PeerSelectionHooks;
   routeAdvertisement: RouteAdvertisementHooks;
   downPeerBypass: DownPeerBypassHooks;
@@ -161,7 +207,12 @@ export const HOOK_COMBINATION = {
     health: "collect",
   },
   endpointFilter: { advertised: "sequential", accepted: "sequential" },
-  peerSelection: { nextEndpoint: "first" },
+  endpointOrder: { order: "sequential" },
+  peerSelection: {
+    nextEndpoint: "first",
+    restartHandshake: "first",
+    judge: "first",
+  },
   routeAdvertisement: { advertise: "collect" },
   downPeerBypass: { forcedPeers: "first" },
   tunnelBypass: { destinations: "parallel", replyPorts: "collect" },

@@ -64,6 +64,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
       { header: "RX", field: "receiveBytes", format: "bytes" },
       { header: "TX", field: "transmitBytes", format: "bytes" },
       { header: "HANDSHAKE", field: "lastHandshakeTime", format: "age" },
+      { header: "REASON", field: "reason", optional: true },
     ],
   },
   {

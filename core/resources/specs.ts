@@ -29,6 +29,17 @@ export interface AffiliateControlPlane {
   apiServerPort: number;
 }
 
+/** What an edgespan node adds to its affiliate (Talos ignores it). */
+export interface AffiliateEdgespan {
+  /**
+   * The `ip:port` endpoints the node advertises itself; others in its list
+   * were harvested for it by other nodes.
+   */
+  advertised: string[];
+  /** Where the node reaches its peers now (their real UDP mappings). */
+  observed: EndpointSpec[];
+}
+
 /** A cluster member (local or remote), id = node id. */
 export interface AffiliateSpec {
   nodeId: string;
@@ -45,6 +56,11 @@ export interface AffiliateSpec {
    * `init` machines); Talos peers use the port to reach the node's API server.
    */
   controlPlane?: AffiliateControlPlane;
+  /**
+   * edgespan's extension of the payload (affiliate field 100, unknown to
+   * Talos); absent for Talos nodes and for nodes that do not harvest.
+   */
+  edgespan?: AffiliateEdgespan;
   /** Which discovery plugins reported it (`local` for this node). */
   sources: string[];
 }
@@ -74,6 +90,11 @@ export interface PeerStatusSpec {
   lastUsedEndpoint: string;
   /** RFC 3339, or empty. */
   lastEndpointChange: string;
+  /**
+   * Why the peer is in its state, when a peer selection plugin says so
+   * (e.g. "no handshake on any of 3 endpoints for 42s"); absent otherwise.
+   */
+  reason?: string;
 }
 
 /** An endpoint a peer was actually reached at, id = peer public key. */

@@ -36,6 +36,12 @@ export interface Column {
    * `flag` shows whether the field is set (`yes`/`no`).
    */
   format?: "text" | "bytes" | "age" | "list" | "flag";
+  /**
+   * Left out of a table in which no row has a value for it (a column only
+   * some plugins fill, so the KubeSpan columns stay as they are).
+   * @default false
+   */
+  optional?: boolean;
 }
 
 /** Describes one resource type. */

@@ -55,6 +55,15 @@ function isAffiliate(v: unknown): v is AffiliateSpec {
   return true;
 }
 
+/** Keeps edgespan's extension only when well formed (never observations). */
+function withValidExtension(a: AffiliateSpec): AffiliateSpec {
+  const ext: unknown = a.edgespan;
+  if (ext === undefined) return a;
+  const { edgespan: _, ...rest } = a;
+  if (!isObject(ext) || !isStrings(ext.advertised)) return rest;
+  return { ...rest, edgespan: { advertised: ext.advertised, observed: [] } };
+}
+
 /**
  * Reads the cache; a missing or damaged file gives an empty list, a damaged
  * entry is dropped alone.
@@ -67,7 +76,7 @@ export async function readCache(stateDir: string): Promise<AffiliateSpec[]> {
       })).text,
     ) as CacheFile;
     if (raw?.version !== 1 || !Array.isArray(raw.affiliates)) return [];
-    return raw.affiliates.filter(isAffiliate);
+    return raw.affiliates.filter(isAffiliate).map(withValidExtension);
   } catch {
     return [];
   }
@@ -82,7 +91,10 @@ export async function writeCache(
   const body: CacheFile = {
     version: 1,
     savedAt: now,
-    affiliates: [...affiliates],
+    // Observations are live facts; after a restart they would be stale.
+    affiliates: affiliates.map((a) =>
+      a.edgespan ? { ...a, edgespan: { ...a.edgespan, observed: [] } } : a
+    ),
   };
   await writeFileAtomic(`${stateDir}/${CACHE_FILE}`, JSON.stringify(body));
 }

@@ -59,8 +59,19 @@ export interface DiscoveryClientOptions {
   source: string;
   /** @default 30 min */
   ttlMs?: number;
-  /** Send observed endpoints of other nodes. @default false */
+  /**
+   * Send observed endpoints of other nodes: as Talos does (one update per
+   * observed node), and in edgespan's payload extension (this node's own
+   * advertised endpoints and where it reaches each peer). @default false
+   */
   harvest?: boolean;
+  /**
+   * Repeats Hello this often on a live session, so a changed public
+   * address (a renumbered WAN) is learned and re-published, and a dead
+   * connection is noticed; 0 = only on (re)connect, as Talos does.
+   * @default 30 s
+   */
+  helloIntervalMs?: number;
   /** Extra PEM CA for TLS (self-hosted services). */
   tlsCa?: string;
   backoff?: BackoffOptions;
@@ -83,6 +94,7 @@ const HELLO_TIMEOUT_MS = 10_000;
 const CALL_TIMEOUT_MS = 30_000;
 const WARN_EVERY_MS = 60_000;
 const RECONNECT_GRACE_MS = 60_000;
+const HELLO_INTERVAL_MS = 30_000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -180,7 +192,7 @@ export class DiscoveryClient {
    */
   publish(local: AffiliateSpec, observed: readonly EndpointSpec[]): void {
     if (this.#left) return;
-    const plainBytes = encodeAffiliate(local);
+    const plainBytes = encodeAffiliate(this.#withExtension(local, observed));
     const endpoints = local.kubespan?.endpoints ?? [];
     const plain = Array.from(plainBytes).join(",") + "|" + endpoints.join(",");
     const observedChanged = this.#o.harvest === true &&
@@ -196,6 +208,48 @@ export class DiscoveryClient {
     };
     this.#dirty = true;
     this.#kick?.();
+  }
+
+  /**
+   * The local affiliate with edgespan's extension when harvesting: its own
+   * endpoints (so peers tell harvested ones apart) and where it reaches
+   * the other nodes, in a stable order (no republish for a reordering):
+   * first the mappings a peer does not advertise itself (what others
+   * cannot know), so they survive trimming to the size limit.
+   */
+  #withExtension(
+    local: AffiliateSpec,
+    observed: readonly EndpointSpec[],
+  ): AffiliateSpec {
+    if (!this.#o.harvest || !local.kubespan) return local;
+    const seen = new Set<string>();
+    const list = observed.filter((o) => {
+      const key = `${o.affiliateID}|${o.endpoint}`;
+      if (o.affiliateID === this.#o.nodeId || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }).map((o) => ({ affiliateID: o.affiliateID, endpoint: o.endpoint }));
+    const novel = (o: EndpointSpec) => {
+      const peer = this.#remote.get(o.affiliateID);
+      const own = peer?.edgespan?.advertised ?? peer?.kubespan?.endpoints ?? [];
+      return own.includes(o.endpoint) ? 1 : 0;
+    };
+    list.sort((a, b) =>
+      novel(a) - novel(b) ||
+      (a.affiliateID < b.affiliateID
+        ? -1
+        : a.affiliateID > b.affiliateID
+        ? 1
+        : a.endpoint < b.endpoint
+        ? -1
+        : a.endpoint > b.endpoint
+        ? 1
+        : 0)
+    );
+    return {
+      ...local,
+      edgespan: { advertised: [...local.kubespan.endpoints], observed: list },
+    };
   }
 
   /**
@@ -463,12 +517,11 @@ export class DiscoveryClient {
     this.#graceTimer = undefined;
   }
 
-  /** One session: Hello, publish, Watch; returns normally on redirect. */
-  async #session(
-    signal: AbortSignal,
-    onReady: () => void,
-  ): Promise<"redirect" | "ended"> {
-    const started = this.#now();
+  /**
+   * One Hello; learns the public address the service sees (and reports a
+   * change). Returns the redirect endpoint, if the service sent one.
+   */
+  async #hello(signal: AbortSignal): Promise<string | undefined> {
     const hello = await this.#client().hello(
       create(HelloRequestSchema, {
         clusterId: this.#o.clusterId,
@@ -476,11 +529,7 @@ export class DiscoveryClient {
       }),
       { timeoutMs: HELLO_TIMEOUT_MS, signal },
     );
-    const latencyMs = this.#now() - started;
-    if (hello.redirect?.endpoint) {
-      this.#target = redirectTarget(this.#target, hello.redirect.endpoint);
-      return "redirect";
-    }
+    if (hello.redirect?.endpoint) return hello.redirect.endpoint;
     let ip: string | undefined;
     try {
       ip = hello.clientIp.length
@@ -493,6 +542,40 @@ export class DiscoveryClient {
       this.#publicIP = ip;
       this.#o.onChange?.("discovery public address changed");
     }
+    return undefined;
+  }
+
+  /**
+   * Repeats Hello on the live session: a new public address is learned
+   * (the caller re-publishes), a failed Hello or a redirect ends the
+   * session (the loop reconnects at once).
+   */
+  async #helloLoop(signal: AbortSignal): Promise<void> {
+    const every = this.#o.helloIntervalMs ?? HELLO_INTERVAL_MS;
+    if (every <= 0) return;
+    while (!signal.aborted) {
+      await sleep(every, signal);
+      if (signal.aborted) return;
+      const redirect = await this.#hello(signal);
+      if (redirect) {
+        this.#target = redirectTarget(this.#target, redirect);
+        throw new Error(`redirected to ${redirect}`);
+      }
+    }
+  }
+
+  /** One session: Hello, publish, Watch; returns normally on redirect. */
+  async #session(
+    signal: AbortSignal,
+    onReady: () => void,
+  ): Promise<"redirect" | "ended"> {
+    const started = this.#now();
+    const redirect = await this.#hello(signal);
+    const latencyMs = this.#now() - started;
+    if (redirect) {
+      this.#target = redirectTarget(this.#target, redirect);
+      return "redirect";
+    }
     await this.#refresh(signal);
     const client = this.#client();
     const session = new AbortController();
@@ -500,6 +583,9 @@ export class DiscoveryClient {
     signal.addEventListener("abort", stop, { once: true });
     const refresher = this.#refreshLoop(session.signal).catch((err) => {
       session.abort(err);
+    });
+    const greeter = this.#helloLoop(session.signal).catch((err) => {
+      if (!session.signal.aborted) session.abort(err);
     });
     try {
       let first = true;
@@ -533,6 +619,7 @@ export class DiscoveryClient {
       signal.removeEventListener("abort", stop);
       session.abort();
       await refresher;
+      await greeter;
     }
   }
 

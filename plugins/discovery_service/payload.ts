@@ -5,6 +5,10 @@
  * Decoding is per item, as Talos does it: one address, prefix or endpoint
  * that does not decode is dropped (and reported), not the whole affiliate.
  *
+ * edgespan's extension (advertised endpoints, observed peer endpoints) is a
+ * separate message appended to the Talos bytes as field 100: Talos's
+ * decoder skips it, and no field Talos reads changes.
+ *
  * @module
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -18,6 +22,12 @@ import {
   KubeSpanSchema,
 } from "../../proto/gen/sidero/discovery/client/affiliate_pb.ts";
 import {
+  AffiliateExtensionSchema,
+  EdgespanSchema,
+  type Observation,
+  ObservationSchema,
+} from "../../proto/gen/edgespan/discovery/affiliate_ext_pb.ts";
+import {
   formatAddrPort,
   formatIP,
   formatPrefix,
@@ -28,17 +38,35 @@ import {
 } from "../../core/netaddr/ip.ts";
 import { parseKey } from "../../core/identity/keys.ts";
 import type {
+  AffiliateEdgespan,
   AffiliateKubeSpan,
   AffiliateSpec,
+  EndpointSpec,
 } from "../../core/resources/specs.ts";
+
+/**
+ * The largest plaintext whose sealed form (12-byte nonce + 16-byte tag)
+ * fits the discovery service's 2048-byte limit on affiliate data.
+ */
+export const MAX_PLAIN_DATA = 2048 - 28;
+
+function endpointToPB(text: string) {
+  const ap = parseAddrPort(text);
+  return create(EndpointSchema, { ip: ap.ip.bytes, port: ap.port });
+}
 
 /** Encodes one `ip:port` endpoint as an `Endpoint` message. */
 export function encodeEndpoint(text: string): Uint8Array {
-  const ap = parseAddrPort(text);
-  return toBinary(
-    EndpointSchema,
-    create(EndpointSchema, { ip: ap.ip.bytes, port: ap.port }),
-  );
+  return toBinary(EndpointSchema, endpointToPB(text));
+}
+
+function endpointFromPB(e: { ip: Uint8Array; port: number }): string {
+  if (e.port === 0 || e.port > 65535) {
+    throw new RangeError(
+      `Cannot decode endpoint: port ${e.port} is out of range`,
+    );
+  }
+  return formatAddrPort({ ip: ipFromBytes(e.ip), port: e.port });
 }
 
 /**
@@ -47,13 +75,7 @@ export function encodeEndpoint(text: string): Uint8Array {
  * @throws {RangeError} for a bad address or port
  */
 export function decodeEndpoint(bytes: Uint8Array): string {
-  const e = fromBinary(EndpointSchema, bytes);
-  if (e.port === 0 || e.port > 65535) {
-    throw new RangeError(
-      `Cannot decode endpoint: port ${e.port} is out of range`,
-    );
-  }
-  return formatAddrPort({ ip: ipFromBytes(e.ip), port: e.port });
+  return endpointFromPB(fromBinary(EndpointSchema, bytes));
 }
 
 function prefixToPB(text: string): IPPrefix {
@@ -69,8 +91,44 @@ function prefixFromPB(p: IPPrefix): string {
   return formatPrefix({ ip, bits: p.bits });
 }
 
-/** Encodes the affiliate data (endpoints travel separately). */
-export function encodeAffiliate(spec: AffiliateSpec): Uint8Array {
+/**
+ * Encodes edgespan's extension as field 100 (bytes to append to the Talos
+ * message). Observations are dropped from the end while the whole payload
+ * would exceed `room` bytes; the extension is left out when even its
+ * advertised list does not fit.
+ */
+function encodeExtension(ext: AffiliateEdgespan, room: number): Uint8Array {
+  const advertised = ext.advertised.map(endpointToPB);
+  const observed = ext.observed.map((o) =>
+    create(ObservationSchema, {
+      nodeId: o.affiliateID,
+      endpoint: endpointToPB(o.endpoint),
+    })
+  );
+  for (let n = observed.length; n >= 0; n--) {
+    const bytes = toBinary(
+      AffiliateExtensionSchema,
+      create(AffiliateExtensionSchema, {
+        edgespan: create(EdgespanSchema, {
+          advertised,
+          observed: observed.slice(0, n),
+        }),
+      }),
+    );
+    if (bytes.length <= room) return bytes;
+  }
+  return new Uint8Array();
+}
+
+/**
+ * Encodes the affiliate data (endpoints travel separately). The Talos
+ * fields come first and are never trimmed; edgespan's extension, when the
+ * spec has one, is appended as far as `maxBytes` allows.
+ */
+export function encodeAffiliate(
+  spec: AffiliateSpec,
+  maxBytes: number = MAX_PLAIN_DATA,
+): Uint8Array {
   const msg = create(AffiliateSchema, {
     nodeId: spec.nodeId,
     addresses: spec.addresses.map((a) => parseIP(a).bytes),
@@ -96,7 +154,13 @@ export function encodeAffiliate(spec: AffiliateSpec): Uint8Array {
       apiServerPort: spec.controlPlane.apiServerPort,
     });
   }
-  return toBinary(AffiliateSchema, msg);
+  const talos = toBinary(AffiliateSchema, msg);
+  if (!spec.edgespan) return talos;
+  const ext = encodeExtension(spec.edgespan, maxBytes - talos.length);
+  const out = new Uint8Array(talos.length + ext.length);
+  out.set(talos);
+  out.set(ext, talos.length);
+  return out;
 }
 
 /** Options of {@linkcode decodeAffiliate}. */
@@ -172,7 +236,46 @@ export function decodeAffiliate(
       spec.controlPlane = { apiServerPort: port };
     }
   }
+  const edgespan = decodeExtension(bytes, skip);
+  if (edgespan) spec.edgespan = edgespan;
   return spec;
+}
+
+/** Reads field 100 from the same bytes; a bad item is dropped alone. */
+function decodeExtension(
+  bytes: Uint8Array,
+  skip: (item: string, reason: string) => void,
+): AffiliateEdgespan | undefined {
+  let ext;
+  try {
+    ext = fromBinary(AffiliateExtensionSchema, bytes).edgespan;
+  } catch (err) {
+    skip("edgespan", message(err));
+    return undefined;
+  }
+  if (!ext) return undefined;
+  const observed: EndpointSpec[] = [];
+  ext.observed.forEach((o: Observation, i) => {
+    try {
+      if (!o.endpoint) throw new RangeError("no endpoint");
+      if (o.nodeId === "") throw new RangeError("no node id");
+      observed.push({
+        affiliateID: o.nodeId,
+        endpoint: endpointFromPB(o.endpoint),
+      });
+    } catch (err) {
+      skip(`edgespan.observed[${i}]`, message(err));
+    }
+  });
+  return {
+    advertised: eachItem(
+      ext.advertised,
+      "edgespan.advertised",
+      endpointFromPB,
+      skip,
+    ),
+    observed,
+  };
 }
 
 function decodeKubeSpan(

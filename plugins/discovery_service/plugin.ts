@@ -13,6 +13,7 @@ import type {
 } from "../../core/plugins/types.ts";
 import type { AffiliateSpec } from "../../core/resources/specs.ts";
 import { VERSION } from "../../core/version.ts";
+import { parseDuration } from "../../core/config/duration.ts";
 import { readCache, writeCache } from "./cache.ts";
 import { DiscoveryClient } from "./client.ts";
 import { clusterKey, createClusterCipher } from "./crypto.ts";
@@ -24,6 +25,11 @@ import { parseDiscoveryUrl } from "./target.ts";
 export interface DiscoveryServiceOptions {
   /** Extra PEM CA file text for `https://` services with a private CA. */
   tlsCa?: string;
+  /**
+   * Hello repeated on a live session this often (ms), so a changed public
+   * address is re-learned; 0 = only on connect, as Talos. @default 30 s
+   */
+  helloIntervalMs?: number;
 }
 
 /** Dependencies of {@linkcode createDiscoveryServicePlugin} (tests). */
@@ -51,7 +57,27 @@ export function createDiscoveryServicePlugin(
           problems: [{ path: "tlsCa", message: "must be PEM text" }],
         };
       }
-      return { ok: true, options: tlsCa === undefined ? {} : { tlsCa } };
+      const options: DiscoveryServiceOptions = tlsCa === undefined
+        ? {}
+        : { tlsCa };
+      const hello = raw["helloInterval"];
+      if (hello !== undefined) {
+        try {
+          if (typeof hello !== "string" && typeof hello !== "number") {
+            throw new SyntaxError("must be a duration such as 30s, or 0");
+          }
+          options.helloIntervalMs = parseDuration(hello);
+        } catch (e) {
+          return {
+            ok: false,
+            problems: [{
+              path: "helloInterval",
+              message: (e as Error).message,
+            }],
+          };
+        }
+      }
+      return { ok: true, options };
     },
     create(ctx, options) {
       const cipher = createClusterCipher(clusterKey(ctx.config.cluster.secret));
@@ -71,6 +97,9 @@ export function createDiscoveryServicePlugin(
           harvest: ctx.config.kubespan.harvestExtraEndpoints,
           now: ctx.now,
           ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}),
+          ...(options.helloIntervalMs !== undefined
+            ? { helloIntervalMs: options.helloIntervalMs }
+            : {}),
           warn: (message, fields) => ctx.log.warn(message, { ...fields, url }),
           onChange: (reason) => {
             saveSoon();

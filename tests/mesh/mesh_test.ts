@@ -31,6 +31,9 @@ if (MESH_SKIP) console.log(`tests/mesh: skipped: ${MESH_SKIP}`);
 
 const DIR = new URL("../../.cache/test-mesh", import.meta.url).pathname;
 
+/** KubeSpan's endpoint order and cycling: the connectivity plugins off. */
+const KUBESPAN_ONLY = { "lan-preference": false, "endpoint-search": false };
+
 function withMesh(
   nodes: number,
   options: Omit<MeshDemoOptions, "nodes" | "dir">,
@@ -219,7 +222,10 @@ meshTest(
     // address first (dead for edge-1) and its underlay second (live).
     const endpointFilters = (n: { index: number }) =>
       n.index === 1 ? ["10.100.1.0/24"] : ["10.100.2.0/24", "10.99.0.0/24"];
-    await withMesh(2, { endpointFilters }, async (demo) => {
+    await withMesh(2, {
+      endpointFilters,
+      plugins: KUBESPAN_ONLY,
+    }, async (demo) => {
       const ms = await waitForMesh(demo, 60_000);
       console.log(
         `converged through the second endpoint in ${(ms / 1000).toFixed(1)}s`,
@@ -263,6 +269,34 @@ meshTest(
 );
 
 meshTest(
+  "endpoint search: a dead first endpoint gives way within seconds on KubeSpan's 15 s timers",
+  async () => {
+    // As above, but with the product's timers: KubeSpan's cycling would give
+    // the dead endpoint 15 s; endpoint-search tries the next after 2.5 s.
+    const endpointFilters = (n: { index: number }) =>
+      n.index === 1 ? ["10.100.1.0/24"] : ["10.100.2.0/24", "10.99.0.0/24"];
+    await withMesh(2, {
+      endpointFilters,
+      env: {},
+      plugins: { "lan-preference": false },
+    }, async (demo) => {
+      const ms = await waitForMesh(demo, 30_000);
+      console.log(
+        `endpoint search found the second endpoint in ${
+          (ms / 1000).toFixed(1)
+        }s`,
+      );
+      assert(ms < 12_000, `took ${ms} ms; KubeSpan's first switch is at 15 s`);
+      const fromOne = (await statuses(demo, 0))[0]!;
+      assertEquals(
+        [fromOne.state, fromOne.lastUsedEndpoint, fromOne.reason],
+        ["up", "10.99.0.2:51820", undefined],
+      );
+    });
+  },
+);
+
+meshTest(
   "harvested endpoints: the endpoint a peer was really reached at goes to discovery for that peer",
   async () => {
     // edge-1 advertises only its unreachable LAN address; edge-2 learns its
@@ -271,7 +305,7 @@ meshTest(
       n.index === 1 ? ["10.100.1.0/24"] : ["10.99.0.0/24"];
     await withMesh(
       2,
-      { endpointFilters, harvestExtraEndpoints: true },
+      { endpointFilters, harvestExtraEndpoints: true, plugins: KUBESPAN_ONLY },
       async (demo) => {
         await waitForMesh(demo, 60_000);
         const roamed = (await statuses(demo, 1))[0]!.endpoint;

@@ -52,10 +52,13 @@ export function formatTable(
   resources: readonly Resource[],
   now: number,
 ): string {
-  const headers = ["ID", "VERSION", ...def.columns.map((c) => c.header)];
+  const columns = def.columns.filter((c) =>
+    !c.optional || resources.some((r) => cell(r, c, now) !== "")
+  );
+  const headers = ["ID", "VERSION", ...columns.map((c) => c.header)];
   const rows = resources.map((
     r,
-  ) => [r.id, String(r.version), ...def.columns.map((c) => cell(r, c, now))]);
+  ) => [r.id, String(r.version), ...columns.map((c) => cell(r, c, now))]);
   const widths = headers.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => row[i]!.length))
   );

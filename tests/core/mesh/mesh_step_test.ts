@@ -28,12 +28,19 @@ import { assert, assertEquals } from "../../_tools/assert.ts";
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
-function config(kubespan: Record<string, unknown> = {}): EdgespanConfig {
+/** KubeSpan's own plugins only: the connectivity plugins are switched off. */
+const KUBESPAN_ONLY = { "lan-preference": false, "endpoint-search": false };
+
+function config(
+  kubespan: Record<string, unknown> = {},
+  plugins: Record<string, boolean> = KUBESPAN_ONLY,
+): EdgespanConfig {
   const r = validateConfig(
     {
       cluster: { id: "site", secret: SECRET },
       kubespan,
       advertise: { networks: [] },
+      plugins,
     },
     { plugins: knownPlugins(BUILTIN_PLUGINS) },
   );
@@ -90,7 +97,11 @@ async function harness(
     remote("c", 3, ["192.0.2.3:51820"]),
   ];
   // Stores what a pass returns, as the agent does.
-  const pass = async (now: number, c = cfg) => {
+  const pass = async (
+    now: number,
+    c = cfg,
+    localPrefixes: readonly string[] = [],
+  ) => {
     const out = await step.pass({
       config: c,
       identity: IDENTITY,
@@ -101,6 +112,7 @@ async function harness(
       ),
       log: silentLogger(),
       now,
+      localPrefixes,
     });
     for (const type of ["peerspecs", "peerstatuses", "endpoints"] as const) {
       store.replaceAll<unknown>(type, out[type]);
@@ -301,4 +313,111 @@ Deno.test("mesh step returns what it produced before the dataplane failed", asyn
   assertEquals(err.partial.peerstatuses, undefined);
   assertEquals((err.cause as Error).message, "device gone");
   assertEquals(h.step.checks!().link!.ok, false);
+});
+
+Deno.test("mesh step with endpoint-search: a dead endpoint gives way after 2.5 s with a restarted handshake", async () => {
+  const h = await harness(config({}, {}));
+  await h.pass(T0);
+  assertEquals(h.dp.peers.get("KEY-b")!.endpoint, "192.0.2.99:51820");
+  await h.pass(T0 + 1000);
+  assertEquals(h.dp.updates[1], [], "within a slot a pass sends nothing");
+  await h.pass(T0 + 2500);
+  const updates = h.dp.updates[2]!;
+  assertEquals(
+    updates.map((u) => [u.publicKey, u.remove ?? false, u.endpoint ?? ""]),
+    [["KEY-b", true, ""], ["KEY-b", false, "192.0.2.2:51820"]],
+    "b is removed and added again on its next endpoint; c (one endpoint) is left alone",
+  );
+  assertEquals(updates[1]!.persistentKeepaliveInterval, 25);
+  assertEquals(
+    updates[1]!.allowedIPs,
+    [
+      "10.2.0.0/16",
+      "192.0.2.2/32",
+      "fd00:1:2:302::2/128",
+    ],
+  );
+  h.dp.handshake("KEY-b", T0 + 3000);
+  await h.pass(T0 + 4000);
+  await h.pass(T0 + 5000);
+  assertEquals(
+    [h.status("KEY-b").state, h.dp.peers.get("KEY-b")!.endpoint],
+    ["up", "192.0.2.2:51820"],
+    "an up peer keeps the endpoint that worked",
+  );
+  assertEquals(h.dp.updates.at(-1), [], "and is not restarted");
+});
+
+Deno.test("mesh step with endpoint-search: a peer that never answers is down with a reason after 30 s", async () => {
+  const h = await harness(config({}, {}));
+  for (let t = 0; t < 30_000; t += 2500) await h.pass(T0 + t);
+  await h.pass(T0 + 29_999);
+  assertEquals(
+    [h.status("KEY-b").state, h.status("KEY-b").reason],
+    ["unknown", undefined],
+    "KubeSpan's unknown while candidates still change",
+  );
+  assertEquals(
+    [h.status("KEY-c").state, h.status("KEY-c").reason],
+    ["down", "no handshake on any of 1 endpoint since 2026-01-01T00:00:00Z"],
+    "KubeSpan's own down (one endpoint, 15 s) gets its reason",
+  );
+  await h.pass(T0 + 30_000);
+  assertEquals(
+    [h.status("KEY-b").state, h.status("KEY-b").reason],
+    ["down", "no handshake on any of 2 endpoints since 2026-01-01T00:00:00Z"],
+  );
+  const version = h.store.get("peerstatuses", "KEY-b")!.version;
+  await h.pass(T0 + 42_000);
+  assertEquals(
+    [h.status("KEY-b").state, h.status("KEY-b").reason],
+    ["down", "no handshake on any of 2 endpoints since 2026-01-01T00:00:00Z"],
+  );
+  assertEquals(
+    h.store.get("peerstatuses", "KEY-b")!.version,
+    version,
+    "a down peer's status does not change from pass to pass",
+  );
+  h.dp.handshake("KEY-c", T0 + 43_000);
+  await h.pass(T0 + 44_000);
+  assertEquals(
+    [h.status("KEY-c").state, h.status("KEY-c").reason],
+    ["up", undefined],
+    "the reason goes with the search",
+  );
+});
+
+Deno.test("mesh step in KubeSpan mode gives no reason and no restart", async () => {
+  const h = await harness(config());
+  for (let t = 0; t <= 60_000; t += 2500) await h.pass(T0 + t);
+  assertEquals(h.status("KEY-b").reason, undefined);
+  assertEquals(h.status("KEY-c").reason, undefined);
+  assert(
+    h.dp.updates.flat().every((u) => !u.remove),
+    "KubeSpan never removes a peer to switch its endpoint",
+  );
+});
+
+Deno.test("mesh step with lan-preference orders a peer's endpoints by this box's subnets", async () => {
+  const h = await harness(config({}, {}));
+  h.affiliates.push(
+    remote("d", 4, ["10.5.0.9:51820", "198.51.100.7:51820", "10.1.0.9:51820"]),
+  );
+  const out = await h.pass(T0, undefined, ["10.1.0.2/24"]);
+  assertEquals(out.peerspecs.get("KEY-d")!.endpoints, [
+    "10.1.0.9:51820",
+    "198.51.100.7:51820",
+    "10.5.0.9:51820",
+  ]);
+  assertEquals(h.dp.peers.get("KEY-d")!.endpoint, "10.1.0.9:51820");
+  const kubespan = await harness(config());
+  kubespan.affiliates.push(
+    remote("d", 4, ["10.5.0.9:51820", "198.51.100.7:51820", "10.1.0.9:51820"]),
+  );
+  const plain = await kubespan.pass(T0, undefined, ["10.1.0.2/24"]);
+  assertEquals(plain.peerspecs.get("KEY-d")!.endpoints, [
+    "10.5.0.9:51820",
+    "198.51.100.7:51820",
+    "10.1.0.9:51820",
+  ], "KubeSpan keeps the advertised order");
 });

@@ -4,6 +4,7 @@ import {
   type HostLinkState,
   linkIsUp,
   selectNodeAddresses,
+  selectNodePrefixes,
 } from "../../../core/mesh/node_addresses.ts";
 import { parsePrefix } from "../../../core/netaddr/ip.ts";
 import { assertEquals } from "../../_tools/assert.ts";
@@ -121,4 +122,24 @@ Deno.test("compareNodePrefixes() orders by address, then prefix length", () => {
     .map(parsePrefix).sort(compareNodePrefixes)
     .map((p) => `${p.bits}`);
   assertEquals(sorted, ["32", "8", "32", "64"]);
+});
+
+Deno.test("selectNodePrefixes() keeps the prefix lengths, in node address order (the subnets the box is on)", () => {
+  const host = [
+    ...on("eth1", ETH_UP, ["192.168.1.20/24", "2001:db8::1/64"]),
+    ...on("eth0", ETH_UP, ["10.5.0.1/24", "192.168.1.20/32", "127.0.0.1/8"]),
+    ...on("kubespan", { ...ETH_UP, physical: false }, ["fd7f::1/64"]),
+    ...on("eth0", ETH_UP, ["198.51.100.7"]),
+  ];
+  const options = { excludeLinks: ["kubespan"] };
+  assertEquals(selectNodePrefixes(host, options), [
+    "10.5.0.1/24",
+    "192.168.1.20/24",
+    "198.51.100.7/32",
+    "2001:db8::1/64",
+  ]);
+  assertEquals(
+    selectNodePrefixes(host, options).map((p) => p.split("/")[0]),
+    selectNodeAddresses(host, options),
+  );
 });

@@ -148,3 +148,63 @@ Deno.test("stepPeerStatuses() adopts a live session after an agent restart", () 
     "an old session is not trusted: cycle from the spec",
   );
 });
+
+Deno.test("stepPeerStatuses() restarts the handshake on a switch only when asked", () => {
+  const first = run(undefined, undefined, T0).statuses.get("K")!;
+  const stats = {
+    endpoint: "192.0.2.1:51820",
+    lastHandshakeTime: 0,
+    receiveBytes: 0,
+    transmitBytes: 148,
+  };
+  const step = (restart: boolean, now: number) =>
+    stepPeerStatuses({
+      specs: new Map([["K", SPEC]]),
+      previous: new Map([["K", first]]),
+      stats: new Map([["K", stats]]),
+      now,
+      nextEndpoint: (s, spec) => nextEndpoint(s, spec),
+      restartHandshake: () => restart,
+    }).peers[0]!;
+  assertEquals(step(true, T0 + 30_000), {
+    publicKey: "K",
+    allowedIPs: SPEC.allowedIPs,
+    endpoint: "198.51.100.1:51820",
+    restartHandshake: true,
+  });
+  assertEquals(step(false, T0 + 30_000).restartHandshake, undefined);
+  assertEquals(
+    step(true, T0 + 5_000).restartHandshake,
+    undefined,
+    "no switch, no restart",
+  );
+});
+
+Deno.test("stepPeerStatuses() lets a judge override the state with a reason, after selection", () => {
+  const first = run(undefined, undefined, T0).statuses.get("K")!;
+  const seen: string[] = [];
+  const r = stepPeerStatuses({
+    specs: new Map([["K", SPEC]]),
+    previous: new Map([["K", first]]),
+    stats: new Map(),
+    now: T0 + 30_000,
+    nextEndpoint: (s, spec) => nextEndpoint(s, spec),
+    judge: (s) => {
+      seen.push(`${s.state} ${s.endpoint}`);
+      return {
+        state: "down",
+        reason: "no handshake on any of 2 endpoints for 30s",
+      };
+    },
+  });
+  assertEquals(seen, ["unknown 198.51.100.1:51820"], "judged after the switch");
+  const s = r.statuses.get("K")!;
+  assertEquals([s.state, s.reason], [
+    "down",
+    "no handshake on any of 2 endpoints for 30s",
+  ]);
+  assertEquals(r.changes.map((c) => c.to), ["down"]);
+  // Without a judge (KubeSpan) there is no reason field at all.
+  const plain = run(first, undefined, T0 + 30_000).statuses.get("K")!;
+  assertEquals("reason" in plain, false);
+});

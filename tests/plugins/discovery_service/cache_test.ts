@@ -54,3 +54,26 @@ Deno.test("writeCache() / readCache() keep control-plane data", async () => {
     assertEquals(await readCache(dir), [cp]);
   });
 });
+
+Deno.test("peer cache: keeps a peer's advertised list, never its observations (stale after a restart); a damaged extension is dropped alone", async () => {
+  await withDir(async (dir) => {
+    const withExt = {
+      ...affiliate(1),
+      edgespan: {
+        advertised: ["192.168.0.1:51820"],
+        observed: [{ affiliateID: "node-2", endpoint: "198.51.100.11:1024" }],
+      },
+    };
+    const badExt = { ...affiliate(2), edgespan: { advertised: 5 } };
+    await writeCache(dir, [withExt], 0);
+    assertEquals(await readCache(dir), [{
+      ...affiliate(1),
+      edgespan: { advertised: ["192.168.0.1:51820"], observed: [] },
+    }]);
+    await Deno.writeTextFile(
+      `${dir}/${CACHE_FILE}`,
+      JSON.stringify({ version: 1, savedAt: 0, affiliates: [badExt] }),
+    );
+    assertEquals(await readCache(dir), [affiliate(2)]);
+  });
+});

@@ -47,3 +47,46 @@ Deno.test("formatTable() shows whether an affiliate is a control plane", () => {
     ].join("\n"),
   );
 });
+
+function peerStatus(id: string, reason?: string): Resource {
+  return {
+    type: ResourceType.peerstatuses,
+    id,
+    version: 1,
+    updated: 0,
+    spec: {
+      endpoint: "198.51.100.12:51820",
+      label: id,
+      state: reason ? "down" : "up",
+      receiveBytes: 0,
+      transmitBytes: 148,
+      lastHandshakeTime: "",
+      lastUsedEndpoint: "198.51.100.12:51820",
+      lastEndpointChange: "",
+      ...(reason ? { reason } : {}),
+    },
+  };
+}
+
+Deno.test("formatTable() shows the REASON column only when a peer has a reason", () => {
+  const def = RESOURCE_DEFINITIONS.find((d) =>
+    d.type === ResourceType.peerstatuses
+  )!;
+  assertEquals(
+    formatTable(def, [peerStatus("w1")], 0).split("\n")[0],
+    "ID   VERSION   LABEL   ENDPOINT              STATE   RX    TX      HANDSHAKE",
+    "KubeSpan's columns when no plugin gives a reason",
+  );
+  assertEquals(
+    formatTable(def, [
+      peerStatus("w1"),
+      peerStatus("w2", "no handshake on any of 2 endpoints for 42s"),
+    ], 0),
+    [
+      "ID   VERSION   LABEL   ENDPOINT              STATE   RX    TX      HANDSHAKE   REASON",
+      "w1   1         w1      198.51.100.12:51820   up      0 B   148 B   never",
+      "w2   1         w2      198.51.100.12:51820   down    0 B   148 B   never       no handshake on any of 2 endpoints for 42s",
+      "",
+    ].join("\n"),
+  );
+});

@@ -1,0 +1,13 @@
+/**
+ * Learned UDP mappings (issue #13): observed and harvested endpoints as
+ * candidates, with aging.
+ *
+ * @module
+ */
+export {
+  LEARNED_AGE_OUT_MS,
+  learnedCandidates,
+  type LearnedInput,
+  type LearnedResult,
+} from "./learned.ts";
+export { learnedEndpointsPlugin } from "./plugin.ts";
