@@ -21,7 +21,12 @@ export interface BoxConfigInput {
 /** Renders the YAML site config of one box (wireguard-go backend). */
 export function renderBoxConfig(input: BoxConfigInput): string {
   const plugins = Object.entries(input.mode.plugins)
-    .map(([name, on]) => `  ${name}: ${on}`).join("\n");
+    .map(([name, on]) => {
+      const options = on ? input.mode.pluginOptions[name] : undefined;
+      if (!options) return `  ${name}: ${on}`;
+      const fields = Object.entries(options).map(([k, v]) => `${k}: ${v}`);
+      return `  ${name}: {enabled: true, ${fields.join(", ")}}`;
+    }).join("\n");
   return `cluster:
   id: ${input.cluster.id}
   secret: ${input.cluster.secret}

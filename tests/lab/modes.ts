@@ -46,6 +46,8 @@ export interface ModeSettings {
   harvestExtraEndpoints: boolean;
   /** The `plugins:` map: every built-in plugin switched explicitly. */
   plugins: Record<string, boolean>;
+  /** Options of switched-on plugins, by plugin name. */
+  pluginOptions: Record<string, Record<string, string | number>>;
 }
 
 /** Parses a `--mode` value; throws a RangeError naming the valid modes. */
@@ -69,6 +71,17 @@ export function modeSettings(
       : !p.discovery || p.name === "discovery-service";
   }
   return mode === "kubespan"
-    ? { reconcileInterval: "30s", harvestExtraEndpoints: false, plugins }
-    : { reconcileInterval: "1s", harvestExtraEndpoints: true, plugins };
+    ? {
+      reconcileInterval: "30s",
+      harvestExtraEndpoints: false,
+      plugins,
+      // Talos says Hello once per connection; edgespan repeats it every 30 s.
+      pluginOptions: { "discovery-service": { helloInterval: 0 } },
+    }
+    : {
+      reconcileInterval: "1s",
+      harvestExtraEndpoints: true,
+      plugins,
+      pluginOptions: {},
+    };
 }
