@@ -20,9 +20,9 @@ import { mergeAffiliates } from "./mesh/merge.ts";
 import {
   type AddressScope,
   type HostAddress,
-  selectNodeAddresses,
-  selectNodePrefixes,
+  nodeAddressPrefixes,
 } from "./mesh/node_addresses.ts";
+import { formatIP, formatPrefix } from "./netaddr/ip.ts";
 import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
 import type {
   AnyPluginDefinition,
@@ -48,7 +48,7 @@ import { closestName } from "./config/did_you_mean.ts";
 /**
  * Where the agent learns the box's own addresses. It reports every address
  * with its link's state; the agent picks the node addresses from them
- * ({@linkcode selectNodeAddresses}).
+ * ({@linkcode nodeAddressPrefixes}).
  */
 export interface HostAddressSource {
   /** Every address on the box's links, with the link's state. */
@@ -387,9 +387,10 @@ export class Agent {
       excludeLinks: [config.wireguard.interface],
       excludedRanges: config.advertise.kubernetesNetworks,
     };
+    const prefixes = nodeAddressPrefixes(host, options);
     return {
-      addresses: selectNodeAddresses(host, options),
-      prefixes: selectNodePrefixes(host, options),
+      addresses: prefixes.map((p) => formatIP(p.ip)),
+      prefixes: prefixes.map(formatPrefix),
     };
   }
 

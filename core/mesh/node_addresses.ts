@@ -15,12 +15,13 @@ import { isUla, UlaPurpose } from "../identity/ula.ts";
 import {
   compareIP,
   formatIP,
-  type IP,
+  formatPrefix,
   ipEqual,
   parsePrefix,
   type Prefix,
   prefixContains,
 } from "../netaddr/ip.ts";
+import { isSpecialIP } from "../netaddr/scope.ts";
 
 /** Address scope, as `ip address` prints it. */
 export type AddressScope = "global" | "site" | "link" | "host";
@@ -60,22 +61,6 @@ export function linkIsUp(state: HostLinkState): boolean {
   return state.operational && (!state.physical || state.carrier);
 }
 
-const NOT_NODE_RANGES = [
-  "0.0.0.0/32",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "224.0.0.0/4",
-  "::/128",
-  "::1/128",
-  "fe80::/10",
-  "ff00::/8",
-].map(parsePrefix);
-
-/** Loopback, link-local unicast, multicast or unspecified. */
-function isSpecial(ip: IP): boolean {
-  return NOT_NODE_RANGES.some((p) => prefixContains(p, ip));
-}
-
 /**
  * Orders prefixes as Talos' default node address sort does: by address
  * (IPv4 first), then by prefix length.
@@ -92,7 +77,7 @@ export function selectNodeAddresses(
   host: readonly HostAddress[],
   options: NodeAddressOptions = {},
 ): string[] {
-  return nodePrefixes(host, options).map((p) => formatIP(p.ip));
+  return nodeAddressPrefixes(host, options).map((p) => formatIP(p.ip));
 }
 
 /**
@@ -103,12 +88,17 @@ export function selectNodePrefixes(
   host: readonly HostAddress[],
   options: NodeAddressOptions = {},
 ): string[] {
-  return nodePrefixes(host, options).map((p) => `${formatIP(p.ip)}/${p.bits}`);
+  return nodeAddressPrefixes(host, options).map(formatPrefix);
 }
 
-function nodePrefixes(
+/**
+ * The node addresses as prefixes, parsed, filtered, sorted and deduplicated
+ * once; {@linkcode selectNodeAddresses} and {@linkcode selectNodePrefixes}
+ * format them.
+ */
+export function nodeAddressPrefixes(
   host: readonly HostAddress[],
-  options: NodeAddressOptions,
+  options: NodeAddressOptions = {},
 ): Prefix[] {
   const excludeLinks = new Set(options.excludeLinks ?? []);
   const excluded = (options.excludedRanges ?? []).map(parsePrefix);
@@ -123,7 +113,7 @@ function nodePrefixes(
       continue;
     }
     const ip = prefix.ip;
-    if (isSpecial(ip) || isUla(ip, UlaPurpose.sideroLink)) continue;
+    if (isSpecialIP(ip) || isUla(ip, UlaPurpose.sideroLink)) continue;
     if (excluded.some((p) => prefixContains(p, ip))) continue;
     kept.push(prefix);
   }

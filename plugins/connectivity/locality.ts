@@ -6,39 +6,18 @@
  * @module
  */
 import {
-  type IP,
   parseAddrPort,
   parsePrefix,
   type Prefix,
   prefixContains,
 } from "../../core/netaddr/ip.ts";
+import { isGlobalUnicast } from "../../core/netaddr/scope.ts";
 
 /** How close a candidate is, best first. */
 export type Locality = "local" | "public" | "private";
 
 /** The order of {@linkcode Locality} tiers. */
 const RANK: Record<Locality, number> = { local: 0, public: 1, private: 2 };
-
-/**
- * Addresses that are not global unicast: private (RFC 1918), shared
- * (RFC 6598 CGNAT), loopback, link-local, unspecified, multicast and the
- * IPv6 ULA range. A candidate there is reachable only from its own network.
- */
-const NOT_GLOBAL = [
-  "0.0.0.0/8",
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "172.16.0.0/12",
-  "192.168.0.0/16",
-  "224.0.0.0/4",
-  "::/128",
-  "::1/128",
-  "fc00::/7",
-  "fe80::/10",
-  "ff00::/8",
-].map(parsePrefix);
 
 function parsePrefixes(prefixes: readonly string[]): Prefix[] {
   const out: Prefix[] = [];
@@ -52,11 +31,16 @@ function parsePrefixes(prefixes: readonly string[]): Prefix[] {
   return out;
 }
 
-function localityOf(ip: IP, local: readonly Prefix[]): Locality {
-  if (local.some((p) => p.ip.family === ip.family && prefixContains(p, ip))) {
-    return "local";
+/** An endpoint that does not parse is `private`: last, where it harms least. */
+function localityOf(endpoint: string, local: readonly Prefix[]): Locality {
+  let ip;
+  try {
+    ip = parseAddrPort(endpoint).ip;
+  } catch {
+    return "private";
   }
-  return NOT_GLOBAL.some((p) => prefixContains(p, ip)) ? "private" : "public";
+  if (local.some((p) => prefixContains(p, ip))) return "local";
+  return isGlobalUnicast(ip) ? "public" : "private";
 }
 
 /**
@@ -69,13 +53,7 @@ export function endpointLocality(
   endpoint: string,
   localPrefixes: readonly string[],
 ): Locality {
-  let ip: IP;
-  try {
-    ip = parseAddrPort(endpoint).ip;
-  } catch {
-    return "private";
-  }
-  return localityOf(ip, parsePrefixes(localPrefixes));
+  return localityOf(endpoint, parsePrefixes(localPrefixes));
 }
 
 /**
@@ -99,15 +77,11 @@ export function orderByLocality(
 ): string[] {
   const local = parsePrefixes(localPrefixes);
   return endpoints
-    .map((endpoint, index) => {
-      let rank = RANK.private;
-      try {
-        rank = RANK[localityOf(parseAddrPort(endpoint).ip, local)];
-      } catch {
-        // Unparsable: last, where it harms least.
-      }
-      return { endpoint, index, rank };
-    })
+    .map((endpoint, index) => ({
+      endpoint,
+      index,
+      rank: RANK[localityOf(endpoint, local)],
+    }))
     .sort((a, b) => a.rank - b.rank || a.index - b.index)
     .map((e) => e.endpoint);
 }
