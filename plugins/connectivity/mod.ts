@@ -10,6 +10,7 @@ export {
   orderByLocality,
 } from "./locality.ts";
 export {
+  holdsSwitch,
   nextWake,
   type ReceiveProgress,
   receiveProgress,

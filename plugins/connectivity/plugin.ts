@@ -9,6 +9,7 @@
 import { definePlugin, type PluginContext } from "../../core/plugins/types.ts";
 import { orderByLocality } from "./locality.ts";
 import {
+  holdsSwitch,
   nextWake,
   type ReceiveProgress,
   receiveProgress,
@@ -92,6 +93,12 @@ class Searches {
     return this.#byPeer.get(key);
   }
 
+  /** The peer is reaching us right now: keep its endpoint. */
+  holding(key: string, now: number): boolean {
+    const progress = this.#received.get(key);
+    return progress !== undefined && holdsSwitch(progress, now, SEARCH_TIMERS);
+  }
+
   stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -146,7 +153,7 @@ export const endpointSearchPlugin = definePlugin({
             spec.endpoints,
             now,
           );
-          if (!search) return undefined;
+          if (!search || searches.holding(spec.address, now)) return undefined;
           const wanted = scheduledEndpoint(search, now, SEARCH_TIMERS);
           return wanted !== undefined && wanted !== status.lastUsedEndpoint
             ? wanted

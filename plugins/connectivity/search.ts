@@ -83,6 +83,20 @@ export function receiveProgress(
 }
 
 /**
+ * Whether the search must hold its current endpoint: the peer sent us
+ * something within the last switch interval, so it is reaching us (perhaps
+ * from a NAT mapping we could not guess, which WireGuard roams to). A
+ * switch would re-add the peer and throw that handshake away.
+ */
+export function holdsSwitch(
+  progress: ReceiveProgress,
+  now: number,
+  timers: SearchTimers = SEARCH_TIMERS,
+): boolean {
+  return progress.bytes > 0 && now - progress.grewAt < timers.switchIntervalMs;
+}
+
+/**
  * The state the search goes by: KubeSpan's, except that an `up` peer silent
  * for {@linkcode SearchTimers.silentAfterMs} counts as not up.
  */

@@ -1,4 +1,5 @@
 import {
+  holdsSwitch,
   nextWake,
   receiveProgress,
   scheduledEndpoint,
@@ -206,6 +207,52 @@ Deno.test("endpoint-search: an up peer that goes silent (a changed NAT mapping) 
       plugin.peerSelection.restartHandshake?.(status(0), spec, T0),
       false,
     );
+  } finally {
+    abort.abort();
+  }
+});
+
+Deno.test("holdsSwitch() golden: packets from the peer within the last 2.5 s hold the endpoint", () => {
+  assertEquals(holdsSwitch({ bytes: 0, grewAt: T0 }, T0), false, "nothing yet");
+  assertEquals(holdsSwitch({ bytes: 148, grewAt: T0 }, T0 + 2_499), true);
+  assertEquals(holdsSwitch({ bytes: 148, grewAt: T0 }, T0 + 2_500), false);
+});
+
+Deno.test("endpoint-search: a peer reaching us from a mapping we could not guess is not re-added under it", () => {
+  // Lab scenario 5: w2's advertised WAN:51820 belongs to w1; w2 initiates
+  // from another port, which WireGuard roams to. Switching (re-adding the
+  // peer) every 2.5 s would throw each of its handshakes away.
+  const { plugin, abort } = searchPlugin();
+  try {
+    const spec = {
+      address: "fd00::3",
+      endpoints: ["10.2.0.12:51820", "198.51.100.12:51820"],
+    } as PeerSpecSpec;
+    const status = (receiveBytes: number, endpoint: string): PeerStatusSpec =>
+      ({
+        state: "unknown",
+        receiveBytes,
+        lastUsedEndpoint: endpoint,
+      }) as PeerStatusSpec;
+    const ask = (bytes: number, at: number, endpoint = "10.2.0.12:51820") =>
+      plugin.peerSelection.nextEndpoint(status(bytes, endpoint), spec, T0 + at);
+    assertEquals(ask(0, 0), undefined, "slot 0 is the current endpoint");
+    assertEquals(
+      ask(0, 2_500),
+      "198.51.100.12:51820",
+      "nothing received: search",
+    );
+    // An initiation arrives from 198.51.100.12:40123.
+    assertEquals(ask(148, 4_000, "198.51.100.12:51820"), undefined);
+    assertEquals(ask(148, 5_000, "198.51.100.12:51820"), undefined, "held");
+    assertEquals(ask(240, 6_400, "198.51.100.12:51820"), undefined, "held");
+    // Silent again for 2.5 s: the search goes on.
+    assertEquals(
+      ask(240, 8_900, "198.51.100.12:51820"),
+      undefined,
+      "slot 3 = b",
+    );
+    assertEquals(ask(240, 10_000, "198.51.100.12:51820"), "10.2.0.12:51820");
   } finally {
     abort.abort();
   }
