@@ -14,13 +14,14 @@ import { VERSION } from "./core/version.ts";
 import { createMeshStep } from "./core/mesh/mesh_step.ts";
 import { parseTestTimers } from "./core/mesh/test_timers.ts";
 import { BUILTIN_PLUGINS } from "./plugins/mod.ts";
+import { createSiteLoader } from "./plugins/external/mod.ts";
 import { FfiDataplane } from "./ffi/mesh/dataplane.ts";
 import { netlinkHostAddresses } from "./ffi/rtnetlink/host_addresses.ts";
 import { systemAddresses } from "./core/agent.ts";
 import { createLogger } from "./core/log/logger.ts";
-import { attachApi } from "./web/agent_deps.ts";
+import { attachApi, notifiedReload } from "./web/agent_deps.ts";
+import { buildInfo } from "./web/cli/build_info.ts";
 import { apiResourceClient } from "./web/client.ts";
-import { discoveryServeCommand } from "./plugins/discovery_service/server/cli.ts";
 
 function usageDiscovery(sub: string | undefined): number {
   console.error(
@@ -45,10 +46,14 @@ export function main(args: string[] = Deno.args): Promise<number> {
   const timers = parseTestTimers(Deno.env.get("EDGESPAN_TEST_TIMERS"));
   return runCli(args, {
     version: VERSION,
+    build: buildInfo(),
     plugins: BUILTIN_PLUGINS,
     resources: apiResourceClient,
+    reload: notifiedReload,
     // Node addresses need link state (up, carrier), which only netlink has.
     agentOptions: {
+      // Site plugins named in the config, each in its own sandboxed worker.
+      sitePlugins: createSiteLoader(),
       hostAddresses: netlinkHostAddresses({
         fallback: systemAddresses,
         onFallback: warnOnce(
@@ -70,10 +75,12 @@ export function main(args: string[] = Deno.args): Promise<number> {
       discovery: {
         summary:
           "discovery serve --listen ADDR   run a standalone discovery service",
-        run: (args) =>
+        // Imported only for this command: the agent does not load the service.
+        run: async (args) =>
           args[0] === "serve"
-            ? discoveryServeCommand(args.slice(1))
-            : Promise.resolve(usageDiscovery(args[0])),
+            ? (await import("./plugins/discovery_service/server/cli.ts"))
+              .discoveryServeCommand(args.slice(1))
+            : usageDiscovery(args[0]),
       },
     },
   });

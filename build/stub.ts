@@ -8,7 +8,9 @@
  * `mv -T` (a rename that refuses to merge into an existing dir), so
  * concurrent first starts cannot corrupt it; a dir without its `.ok`
  * marker (extraction cut short by power loss, a cleaner, an old stub) is
- * moved aside and extracted again.
+ * moved aside and extracted again. After extracting a new version, the
+ * unpacked older versions in the cache are removed. The runtime runs as
+ * `<dir>/edgespan` (a link to `deno`), so `ps` shows `edgespan`.
  *
  * @module
  */
@@ -20,8 +22,14 @@ import { V8_FLAGS } from "../core/runtime_flags.ts";
  * "Requires all access" under any `--allow-read` list, so `--allow-all` is
  * the narrowest set that works. It grants no more than `--allow-ffi`
  * (netlink) already does: FFI can call any libc function.
+ *
+ * `--unstable-worker-options` lets a site plugin's worker run with only the
+ * permissions its config entry grants (`plugins/external/`).
  */
-export const RUN_PERMISSIONS: readonly string[] = ["--allow-all"];
+export const RUN_PERMISSIONS: readonly string[] = [
+  "--allow-all",
+  "--unstable-worker-options",
+];
 
 /** Options of {@linkcode renderStub}. */
 export interface StubOptions {
@@ -58,6 +66,8 @@ if [ ! -f "$D/.ok" ]; then
   if ! tail -c +$O "$0" | gzip -dc | tar -x -C "$T"; then
     rm -rf "$T"; echo "edgespan: cannot extract $0 into $C: is there 100 MB free?" >&2; exit 1
   fi
+  # Named edgespan, so ps, top and journald show the agent by its name.
+  ln -s deno "$T/edgespan"
   : > "$T/.ok"
   if ! mv -T "$T" "$D" 2>/dev/null; then
     if [ ! -f "$D/.ok" ]; then
@@ -69,11 +79,17 @@ if [ ! -f "$D/.ok" ]; then
     rm -rf "$T"
   fi
   [ -f "$D/.ok" ] || { echo "edgespan: cannot prepare $D" >&2; exit 1; }
+  # This version is in place: remove older unpacked ones (about 92 MB each).
+  for X in "$C"/????????????????; do
+    [ "$X" = "$D" ] || [ ! -f "$X/.ok" ] || rm -rf "$X"
+  done
 fi
+E=$D/edgespan
+[ -x "$E" ] || E=$D/deno
 export DENO_DIR="$D/denodir" DENO_NO_UPDATE_CHECK=1
 # EDGESPAN_EMULATOR runs the runtime through an emulator, e.g.
 # "qemu-aarch64-static -L /path/to/arm64-sysroot" for this file on x86_64.
-exec \${EDGESPAN_EMULATOR:-} "$D/deno" run --v8-flags=${V8_FLAGS} --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
+exec \${EDGESPAN_EMULATOR:-} "$E" run --v8-flags=${V8_FLAGS} --no-prompt --no-config --no-lock --no-remote --no-npm --cached-only ${perms} "$D/edgespan.js" "$@"
 `;
 }
 

@@ -15,6 +15,11 @@ import {
   resolveIdentity,
 } from "./identity/identity.ts";
 import { createLogger, type Logger } from "./log/logger.ts";
+import {
+  logEvent,
+  trackDiscovery,
+  type TrackedDiscovery,
+} from "./log/events.ts";
 import { buildLocalAffiliate } from "./mesh/local_affiliate.ts";
 import { mergeAffiliates } from "./mesh/merge.ts";
 import {
@@ -24,10 +29,16 @@ import {
 } from "./mesh/node_addresses.ts";
 import { formatIP, formatPrefix } from "./netaddr/ip.ts";
 import { isEnabled, knownPlugins, PluginRegistry } from "./plugins/registry.ts";
+import {
+  loadSitePlugins,
+  type SitePluginDefinition,
+  type SitePluginLoader,
+} from "./plugins/site.ts";
 import type {
   AnyPluginDefinition,
   DiscoveryHealth,
   PluginAnswer,
+  RelayServed,
 } from "./plugins/types.ts";
 import { ReconcileLoop, type ReconcileStats } from "./reconcile/loop.ts";
 import { RESOURCE_DEFINITIONS, ResourceType } from "./resources/definitions.ts";
@@ -44,6 +55,11 @@ import {
   type MeshStep,
 } from "./mesh/types.ts";
 import { closestName } from "./config/did_you_mean.ts";
+import { recordPeerStatuses, Timeline } from "./timeline.ts";
+import {
+  type HandshakePollState,
+  nextHandshakePoll,
+} from "./reconcile/handshake_poll.ts";
 
 /**
  * Where the agent learns the box's own addresses. It reports every address
@@ -79,6 +95,20 @@ export interface AgentOptions {
   sysfsRoot?: string;
   /** Start the reconcile loop (false for one-shot commands such as `leave`). @default true */
   startLoop?: boolean;
+  /** Loads the site plugins a config names (`module:`). @default none: such a config is refused */
+  sitePlugins?: SitePluginLoader;
+  /** Where start-up and peer steps are recorded. @default a new one on performance.now */
+  timeline?: Timeline;
+}
+
+/** Outcome of the config loads, for `/metrics`. */
+export interface ReloadStats {
+  /** Whether the latest load (start or reload) succeeded. */
+  lastOk: boolean;
+  /** ms since the epoch of the latest successful load. */
+  lastSuccessAt: number;
+  /** Failed reloads since start. */
+  failures: number;
 }
 
 /** The answer of {@linkcode Agent.readiness}. */
@@ -162,12 +192,17 @@ export class Agent {
   readonly registry: PluginRegistry;
   readonly identity: LocalIdentity;
   readonly log: Logger;
+  /** Start-up and per-peer steps on the monotonic clock. */
+  readonly timeline: Timeline;
   #config: EdgespanConfig;
   readonly #options: AgentOptions;
   readonly #loop: ReconcileLoop;
   readonly #now: () => number;
   readonly #overrides = new Map<string, boolean>();
+  #discovery = new Map<string, TrackedDiscovery>();
+  #reloads: ReloadStats;
   #left = false;
+  #handshakePoll: HandshakePollState | undefined;
 
   private constructor(
     options: AgentOptions,
@@ -182,6 +217,9 @@ export class Agent {
     this.store = store;
     this.log = log;
     this.#now = options.now ?? Date.now;
+    // The first load counts as a successful one, as in Prometheus.
+    this.#reloads = { lastOk: true, lastSuccessAt: this.#now(), failures: 0 };
+    this.timeline = options.timeline ?? new Timeline();
     this.registry = new PluginRegistry(options.plugins, {
       store,
       log,
@@ -202,9 +240,16 @@ export class Agent {
    * `IdentityError` before changing anything when either is unusable.
    */
   static async start(options: AgentOptions): Promise<Agent> {
+    const timeline = options.timeline ?? new Timeline();
     const config = await loadConfig(options.configPath, {
       plugins: knownPlugins(options.plugins),
     });
+    const site = await loadSitePlugins(
+      options.sitePlugins,
+      config,
+      options.configPath,
+    );
+    timeline.mark("configReady");
     const log = options.log ??
       createLogger({ format: config.log.format, level: config.log.level });
     const identity = await resolveIdentity(
@@ -214,6 +259,7 @@ export class Agent {
         ...(options.sysfsRoot ? { sysfsRoot: options.sysfsRoot } : {}),
       },
     );
+    timeline.mark("identityReady");
     log.info("identity ready", {
       identity: describeIdentity(identity),
       nodeId: identity.nodeId,
@@ -222,10 +268,17 @@ export class Agent {
       RESOURCE_DEFINITIONS,
       options.now ?? Date.now,
     );
-    const agent = new Agent(options, config, identity, store, log);
+    const agent = new Agent(
+      { ...options, timeline },
+      config,
+      identity,
+      store,
+      log,
+    );
     store.set(ResourceType.identity, "local", identity.spec);
     store.set(ResourceType.config, "kubespan", config);
-    await agent.registry.apply(agent.#effectiveConfig(), identity);
+    await agent.#startPlugins(site);
+    timeline.mark("pluginsStarted");
     if (options.startLoop ?? true) agent.#loop.start();
     return agent;
   }
@@ -249,13 +302,16 @@ export class Agent {
     if (this.#overrides.size === 0) return this.#config;
     const plugins = { ...this.#config.plugins };
     for (const [name, enabled] of this.#overrides) {
-      plugins[name] = { enabled, options: plugins[name]?.options ?? {} };
+      plugins[name] = { options: {}, ...plugins[name], enabled };
     }
     return { ...this.#config, plugins };
   }
 
   /** Asks for a reconcile pass soon. */
   requestReconcile(reason: string): void {
+    if (!this.timeline.has("discoveryConnected") && this.#discoveryLive()) {
+      this.timeline.mark("discoveryConnected");
+    }
     this.#loop.request(reason);
   }
 
@@ -269,6 +325,29 @@ export class Agent {
    * (a `ConfigError` listing every problem) is thrown to the caller.
    */
   async reload(): Promise<void> {
+    try {
+      await this.#reload();
+      this.#reloads = {
+        ...this.#reloads,
+        lastOk: true,
+        lastSuccessAt: this.#now(),
+      };
+    } catch (e) {
+      this.#reloads = {
+        ...this.#reloads,
+        lastOk: false,
+        failures: this.#reloads.failures + 1,
+      };
+      throw e;
+    }
+  }
+
+  /** Outcome of the config loads (for `/metrics`). */
+  get reloadStats(): ReloadStats {
+    return { ...this.#reloads };
+  }
+
+  async #reload(): Promise<void> {
     const config = await loadConfig(this.#options.configPath, {
       plugins: knownPlugins(this.#options.plugins),
     });
@@ -280,17 +359,44 @@ export class Agent {
         "Cannot reload: cluster.id and node.stateDir change the node's identity; restart the agent instead",
       );
     }
+    const site = await loadSitePlugins(
+      this.#options.sitePlugins,
+      config,
+      this.#options.configPath,
+    );
     this.#config = config;
     this.#loop.setInterval(config.reconcileIntervalMs);
     this.store.set(ResourceType.config, "kubespan", config);
-    await this.registry.apply(this.#effectiveConfig(), this.identity);
-    this.log.info("config reloaded", { file: this.#options.configPath });
+    await this.#startPlugins(site);
+    // The one rule: run-time plugin switches survive a reload (they are
+    // dropped on restart); the log line names the ones kept.
+    this.log.info("config reloaded", {
+      file: this.#options.configPath,
+      ...(this.#overrides.size
+        ? {
+          pluginOverridesKept: [...this.#overrides].map(([n, on]) =>
+            `${n}=${on ? "enabled" : "disabled"}`
+          ).join(","),
+        }
+        : {}),
+    });
     this.requestReconcile("reload");
+  }
+
+  /** Puts the site plugins in place, then brings every plugin in line with the config. */
+  async #startPlugins(site: SitePluginDefinition[]): Promise<void> {
+    await this.registry.setSitePlugins(site);
+    await this.registry.apply(this.#effectiveConfig(), this.identity);
+  }
+
+  /** Built-in and site plugins. */
+  #pluginNames(): string[] {
+    return this.registry.definitions().map((p) => p.name);
   }
 
   /** Switches a plugin at run time (until restart or the next explicit change). */
   async setPluginEnabled(name: string, enabled: boolean): Promise<void> {
-    const names = this.#options.plugins.map((p) => p.name);
+    const names = this.#pluginNames();
     if (!names.includes(name)) throw new UnknownPluginError(name, names);
     this.#overrides.set(name, enabled);
     await this.registry.apply(this.#effectiveConfig(), this.identity);
@@ -300,9 +406,39 @@ export class Agent {
     this.requestReconcile(`plugin ${name} ${enabled ? "enabled" : "disabled"}`);
   }
 
+  #discoveryLive(): boolean {
+    return this.discoveryHealth().some((d) => d.value.state === "connected");
+  }
+
+  /**
+   * What this node serves as a relay (`undefined` when none), its pairs
+   * written to the `relaypairs` resources (each pass and each look).
+   */
+  relayServed(): RelayServed | undefined {
+    const served = this.registry.hooks.peerPath.served();
+    this.store.replaceAll(ResourceType.relaypairs, served?.pairs ?? new Map());
+    return served;
+  }
+
   /** Discovery health by plugin name. */
   discoveryHealth(): PluginAnswer<DiscoveryHealth>[] {
     return this.registry.hooks.discovery.health();
+  }
+
+  /**
+   * Discovery connections with the time each entered its state (this
+   * agent's view). Looking logs a lost or regained connection; every pass
+   * looks too, so a change is logged within a reconcile interval.
+   */
+  discoveryStatus(): TrackedDiscovery[] {
+    const { tracked, events } = trackDiscovery(
+      this.#discovery,
+      this.discoveryHealth().map((d) => ({ name: d.name, ...d.value })),
+      this.#now(),
+    );
+    this.#discovery = tracked;
+    for (const e of events) logEvent(this.log, e);
+    return [...tracked.values()];
   }
 
   /** Ready = config valid, identity present, discovery reachable or cached, mesh checks pass. */
@@ -312,7 +448,7 @@ export class Agent {
       identity: { ok: true, detail: this.identity.spec.publicKey },
     };
     const discovery = this.discoveryHealth();
-    const anyDiscovery = this.#options.plugins.some((p) =>
+    const anyDiscovery = this.registry.definitions().some((p) =>
       p.hooks.includes("discovery") && isEnabled(p, this.#effectiveConfig())
     );
     if (anyDiscovery) {
@@ -344,7 +480,13 @@ export class Agent {
     const node = await this.#nodeAddresses(config);
     const local = this.#localAffiliate(config, node.addresses);
     await this.#publish(config, local);
+    this.discoveryStatus();
     const remote = this.#remoteAffiliates(local);
+    for (const a of remote) {
+      if (a.kubespan) {
+        this.timeline.peer(a.kubespan.publicKey, a.hostname, "known");
+      }
+    }
     this.store.replaceAll(
       ResourceType.affiliates,
       new Map([
@@ -352,21 +494,36 @@ export class Agent {
         ...remote.map((a) => [a.nodeId, a] as const),
       ]),
     );
+    this.relayServed();
     const mesh = this.#options.mesh;
-    if (!mesh) return;
+    if (!mesh) return this.timeline.mark("firstPass");
     try {
-      this.#storeMesh(
-        await mesh.pass({
-          config,
-          identity: this.identity,
-          remote,
-          hooks: this.registry.hooks,
-          previous: this.#peerStatuses(),
-          log: this.log,
-          now,
-          localPrefixes: node.prefixes,
-        }),
+      const result = await mesh.pass({
+        config,
+        identity: this.identity,
+        remote,
+        hooks: this.registry.hooks,
+        previous: this.#peerStatuses(),
+        log: this.log,
+        now,
+        localPrefixes: node.prefixes,
+      });
+      this.timeline.mark("firstPass");
+      recordPeerStatuses(this.timeline, result.peerstatuses, {
+        mono: this.timeline.now(),
+        wall: this.#now(),
+      });
+      // handshakes are no events: look again soon while peers wait for one
+      const poll = nextHandshakePoll(
+        this.#handshakePoll,
+        result.peerstatuses,
+        this.timeline.now(),
       );
+      this.#handshakePoll = poll.state;
+      if (poll.delayMs !== undefined && this.config.handshakePoll) {
+        this.#loop.after(poll.delayMs, "waiting for handshakes");
+      }
+      this.#storeMesh(result);
     } catch (e) {
       if (!(e instanceof MeshPassError)) throw e;
       this.#storeMesh(e.partial);
@@ -403,7 +560,7 @@ export class Agent {
       .flatMap((r) => r.value);
     const advertised = hooks.routeAdvertisement.advertise()
       .flatMap((r) => r.value);
-    return buildLocalAffiliate({
+    const local = buildLocalAffiliate({
       nodeId: this.identity.nodeId,
       hostname: config.node.hostname ?? Deno.hostname(),
       kubespanEnabled: config.kubespan.enabled,
@@ -413,6 +570,8 @@ export class Agent {
       publicAddresses: [...new Set(publicAddresses)],
       excludedRanges: config.advertise.kubernetesNetworks,
       filterEndpoints: (addrs) => hooks.endpointFilter.advertised(addrs),
+      appendEndpoints: (own) =>
+        hooks.endpointFilter.appended(own).flatMap((r) => r.value ?? []),
       listenPort: config.wireguard.listenPort,
       extraAnnouncedEndpoints: config.kubespan.extraAnnouncedEndpoints,
       advertisedNetworks: [...new Set(advertised)],
@@ -424,6 +583,27 @@ export class Agent {
         ? { controlPlane: { apiServerPort: config.node.apiServerPort } }
         : {}),
     });
+    // A relay offer travels in edgespan's extension (Talos skips it).
+    const relay = hooks.peerPath.offer();
+    if (relay && local.kubespan) {
+      local.edgespan = {
+        advertised: [...local.kubespan.endpoints],
+        observed: [],
+        relay,
+      };
+    }
+    // So do the searches in progress (coordinated simultaneous open).
+    const searching = hooks.peerSelection.searches()
+      .flatMap((r) => r.value ?? []);
+    if (searching.length && local.kubespan) {
+      local.edgespan = {
+        advertised: [...local.kubespan.endpoints],
+        observed: [],
+        ...local.edgespan,
+        searching,
+      };
+    }
+    return local;
   }
 
   /** Publishes this node (after leave() never again), with harvested endpoints. */

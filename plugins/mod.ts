@@ -16,6 +16,7 @@ import { downPeerBypassPlugin } from "./down_peer_bypass/mod.ts";
 import { discoveryStaticPlugin } from "./discovery_static/mod.ts";
 import { discoveryServicePlugin } from "./discovery_service/plugin.ts";
 import { discoveryServerPlugin } from "./discovery_service/embedded.ts";
+import { peerRelayPlugin } from "./peer_relay/mod.ts";
 
 export * from "./endpoint_filter/mod.ts";
 export * from "./learned_endpoints/mod.ts";
@@ -23,6 +24,7 @@ export * from "./peer_selection/mod.ts";
 export * from "./connectivity/mod.ts";
 export * from "./route_advertisement/mod.ts";
 export * from "./down_peer_bypass/mod.ts";
+export * from "./peer_relay/mod.ts";
 
 /** Every plugin compiled into the binary. */
 export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
@@ -35,6 +37,7 @@ export const BUILTIN_PLUGINS: readonly AnyPluginDefinition[] = [
   endpointCyclingPlugin,
   routeAdvertisementPlugin,
   downPeerBypassPlugin,
+  peerRelayPlugin,
   discoveryServerPlugin,
   discoveryServicePlugin,
   discoveryStaticPlugin,

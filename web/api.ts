@@ -15,6 +15,8 @@ import { healthRoutes } from "./routes/health.ts";
 import { watchRoutes } from "./routes/watch.ts";
 import { controlRoutes } from "./routes/control.ts";
 import { resourceRoutes } from "./routes/resources.ts";
+import { timelineRoutes } from "./routes/timeline.ts";
+import { statusRoutes } from "./routes/status.ts";
 import type { ApiDeps } from "./types.ts";
 
 /** Options for {@linkcode createApi}. */
@@ -81,6 +83,8 @@ export function createApi(
     heartbeatMs: options.heartbeatMs,
   });
   controlRoutes(app, deps);
+  timelineRoutes(app, deps);
+  statusRoutes(app, deps);
   resourceRoutes(app, deps);
   return app;
 }

@@ -5,6 +5,7 @@
  */
 import type { Resource, ResourceEvent } from "../core/resources/store.ts";
 import type { ApiResource } from "./public_view.ts";
+import type { ApiStatus } from "./types.ts";
 
 /** The API could not be used; the message says what to do. */
 export class ApiClientError extends Error {
@@ -38,13 +39,35 @@ function base(apiBase: string): string {
   return apiBase.replace(/\/+$/, "");
 }
 
+const unixClients = new Map<string, Deno.HttpClient>();
+
+/** `unix:/run/edgespan/api.sock` → a fetch through that socket; anything else → plain fetch. */
+function fetchVia(
+  apiBase: string,
+  path: string,
+  init: RequestInit,
+): Promise<Response> {
+  if (!apiBase.startsWith("unix:")) {
+    return fetch(`${base(apiBase)}${path}`, init);
+  }
+  const socket = apiBase.slice("unix:".length);
+  let client = unixClients.get(socket);
+  if (!client) {
+    client = Deno.createHttpClient({
+      proxy: { transport: "unix", path: socket },
+    });
+    unixClients.set(socket, client);
+  }
+  return fetch(`http://localhost${path}`, { ...init, client });
+}
+
 async function request(
   apiBase: string,
   path: string,
   init: RequestInit = {},
 ): Promise<Response> {
   try {
-    return await fetch(`${base(apiBase)}${path}`, init);
+    return await fetchVia(apiBase, path, init);
   } catch (e) {
     if (init.signal?.aborted) throw e;
     throw new ApiClientError(
@@ -246,10 +269,26 @@ export async function postAction(
   return await res.json();
 }
 
-/** The three reads in the shape `web/cli`'s `ResourceClient` expects. */
+/** `GET /v1/status`: readiness, discovery connections and peers in one answer. */
+export async function fetchStatus(apiBase: string): Promise<ApiStatus> {
+  const res = await request(apiBase, "/v1/status");
+  if (!res.ok) throw await failure(res, "read the agent status");
+  return await res.json() as ApiStatus;
+}
+
+/** Closes the unix socket clients (tests; a CLI process just exits). */
+export function closeApiClients(): void {
+  for (const c of unixClients.values()) c.close();
+  unixClients.clear();
+}
+
+/** The reads and actions in the shape `web/cli`'s `ResourceClient` expects. */
 export const apiResourceClient = {
   list: fetchList,
   get: fetchOne,
   watch: (apiBase: string, type: string, signal: AbortSignal) =>
     watchEvents(apiBase, type, signal),
+  status: fetchStatus,
+  action: postAction,
+  close: closeApiClients,
 };

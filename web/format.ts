@@ -33,3 +33,33 @@ export function formatAge(time: string, now: number): string {
   }
   return `${Math.floor(s / 86400)}d`;
 }
+
+/** The fields of a peer status that {@linkcode peerReason} reads. */
+export interface PeerReasonInput {
+  state: string;
+  lastHandshakeTime: string;
+  lastEndpointChange: string;
+  /** A peer selection plugin's reason, when it gave one. */
+  reason?: string | undefined;
+}
+
+/**
+ * Why a peer is not up, in words (empty for an up peer): the plugin's
+ * reason or the handshake age, then when the endpoint last changed.
+ */
+export function peerReason(peer: PeerReasonInput, now: number): string {
+  if (peer.state === "up") return "";
+  const parts = [
+    peer.reason
+      ? peer.reason
+      : peer.lastHandshakeTime
+      ? `no handshake for ${formatAge(peer.lastHandshakeTime, now)}`
+      : "never had a handshake",
+  ];
+  if (peer.lastEndpointChange) {
+    parts.push(
+      `endpoint last changed ${formatAge(peer.lastEndpointChange, now)} ago`,
+    );
+  }
+  return parts.join("; ");
+}

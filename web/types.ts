@@ -5,6 +5,7 @@
  * @module
  */
 import type { ResourceStore } from "../core/resources/store.ts";
+import type { TimelineSnapshot } from "../core/timeline.ts";
 
 /** One readiness check: whether it passes and why. */
 export interface ReadinessCheck {
@@ -27,6 +28,31 @@ export interface DiscoveryMetric {
   latencyMs?: number;
 }
 
+/** A discovery connection as `/v1/status` shows it. */
+export interface DiscoveryStatus {
+  /** Plugin name. */
+  name: string;
+  state: "connected" | "connecting" | "cached" | "static";
+  /** RFC 3339 time the connection entered this state, when known. */
+  since?: string;
+  /** Detail: endpoint, last error. */
+  detail: string;
+}
+
+/** The answer of `GET /v1/status`. */
+export interface ApiStatus {
+  version: string;
+  hostname: string;
+  /** RFC 3339 time of the answer (the agent's clock). */
+  time: string;
+  ready: boolean;
+  checks: Record<string, ReadinessCheck>;
+  discovery: DiscoveryStatus[];
+  peers: { up: number; total: number };
+  /** The peer statuses, as `GET /v1/peerstatuses` lists them. */
+  items: { id: string; version: number; updated: string; spec: unknown }[];
+}
+
 /** Counters the store does not hold; everything else comes from resources. */
 export interface MetricsSnapshot {
   reconcile: {
@@ -45,6 +71,32 @@ export interface MetricsSnapshot {
     /** Differences found and not repaired yet. */
     drift: number;
   };
+  /** Outcome of the config loads; absent when unknown. */
+  reload?: {
+    lastOk: boolean;
+    /** ms since the epoch of the latest successful load. */
+    lastSuccessAt: number;
+    failures: number;
+  };
+  /** Start-up and peer steps; absent when the agent keeps none. */
+  timeline?: TimelineSnapshot;
+  /** Hook calls per plugin since start; absent when not counted. */
+  plugins?: PluginCallMetric[];
+  /** Present while this box serves as a relay (pairs: `relaypairs`). */
+  relay?: {
+    /** Refused join answers since start, by kind (`full`, `ports`, ...). */
+    refusals: Record<string, number>;
+  };
+}
+
+/** Hook calls of one plugin (built-in or site) since the agent started. */
+export interface PluginCallMetric {
+  name: string;
+  calls: number;
+  /** Calls that threw (or, for a site plugin, timed out or found it dead). */
+  errors: number;
+  /** Seconds spent in its hooks. */
+  seconds: number;
 }
 
 /** Everything the API needs from the agent. */
@@ -69,6 +121,15 @@ export interface ApiDeps {
   token: string;
   /** Agent version, shown by `/healthz` and `/metrics`. */
   version: string;
+  /**
+   * Discovery connections with the time each entered its state, for
+   * `/v1/status`. @default from {@linkcode metrics}, without times
+   */
+  discovery?(): DiscoveryStatus[];
+  /** Host name shown by `/v1/status` and the dashboard. @default Deno.hostname() */
+  hostname?: string;
   /** Clock for ages in `/metrics`. @default Date.now */
   now?: () => number;
+  /** Start-up and peer steps (`GET /v1/timeline`). @default none (404) */
+  timeline?: () => TimelineSnapshot;
 }

@@ -29,6 +29,8 @@ export interface DemoAgent {
   socket: string;
   process: Deno.ChildProcess;
   log: string;
+  /** Wall-clock ms at which the process was spawned. */
+  spawnedAt: number;
 }
 
 /** Options for {@linkcode startMeshDemo}. */
@@ -52,6 +54,19 @@ export interface MeshDemoOptions {
   progress?: (line: string) => void;
   /** Plugins switched on or off by name (`plugins:`). @default the built-in defaults */
   plugins?: Record<string, boolean>;
+  /** Options of plugins by name (beside `enabled` in `plugins.<name>`). @default none */
+  pluginOptions?: Record<string, Record<string, unknown>>;
+  /**
+   * The agent's command line before `run --config ...` (e.g. `deno run` of
+   * the bundled single file). @default `deno run -A` of main.ts
+   */
+  command?: string[];
+  /**
+   * `hold` more nodes (after the `nodes` started at once) get a namespace, config and state directory but no
+   * agent until {@linkcode MeshDemo.join} starts them (boxes that have
+   * never been seen by the mesh). @default 0
+   */
+  hold?: number;
 }
 
 /** A running demo site. */
@@ -65,6 +80,11 @@ export interface MeshDemo {
    * `cleanup` is set; the old one always leaves the mesh in place.
    */
   restart(index: number, cleanup: boolean): Promise<void>;
+  /**
+   * Starts the next held-back node (see {@linkcode MeshDemoOptions.hold})
+   * and appends it to `agents`; throws when none is left.
+   */
+  join(): DemoAgent;
 }
 
 function nodeConfig(
@@ -106,13 +126,27 @@ reconcile:
 log:
   format: logfmt
   level: info
-${pluginsYaml(options.plugins)}`;
+${pluginsYaml(options.plugins, options.pluginOptions)}`;
 }
 
-function pluginsYaml(plugins: Record<string, boolean> | undefined): string {
-  if (!plugins || Object.keys(plugins).length === 0) return "";
+function pluginsYaml(
+  plugins: Record<string, boolean> = {},
+  pluginOptions: Record<string, Record<string, unknown>> = {},
+): string {
+  const names = [
+    ...new Set([...Object.keys(plugins), ...Object.keys(pluginOptions)]),
+  ];
+  if (names.length === 0) return "";
   return `plugins:\n${
-    Object.entries(plugins).map(([name, on]) => `  ${name}: ${on}\n`).join("")
+    names.map((name) => {
+      const opts = pluginOptions[name];
+      if (!opts) return `  ${name}: ${plugins[name]}\n`;
+      // A plugin's options sit beside `enabled` in its entry.
+      const fields = Object.entries(opts).map(([k, v]) =>
+        `, ${k}: ${JSON.stringify(v)}`
+      ).join("");
+      return `  ${name}: {enabled: ${plugins[name] ?? true}${fields}}\n`;
+    }).join("")
   }`;
 }
 
@@ -139,7 +173,7 @@ export async function startMeshDemo(
   options: MeshDemoOptions,
 ): Promise<MeshDemo> {
   const say = options.progress ?? (() => {});
-  const site = await createSite(options.nodes);
+  const site = await createSite(options.nodes + (options.hold ?? 0));
   say(
     `site ${site.suffix}: ${options.nodes} nodes in network namespaces ${
       site.nodes.map((n) => n.netns).join(", ")
@@ -168,44 +202,58 @@ export async function startMeshDemo(
     }));
     await site.destroy();
   };
-  const spawn = async (node: SiteNode, dir: string, cleanup: boolean) => {
+  const spawn = (node: SiteNode, dir: string, cleanup: boolean) => {
     const log = `${dir}/agent.log`;
-    const out = await Deno.open(log, {
-      write: true,
-      create: true,
-      append: true,
-    });
-    const err = await Deno.open(log, { write: true, append: true });
+    const spawnedAt = Date.now();
+    // The shell points the agent's stdout and stderr at the file itself, so
+    // every line is on disk as it is written (`tail -f` works while it runs).
     const process = new Deno.Command("ip", {
       args: [
         "netns",
         "exec",
         node.netns,
-        Deno.execPath(),
-        "run",
-        "-A",
-        `--v8-flags=${V8_FLAGS}`,
-        `${ROOT}main.ts`,
+        "sh",
+        "-c",
+        'log="$1"; shift; exec "$@" >>"$log" 2>&1',
+        "sh",
+        log,
+        ...(options.command ?? [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `--v8-flags=${V8_FLAGS}`,
+          `${ROOT}main.ts`,
+        ]),
         "run",
         "--config",
         `${dir}/config.yaml`,
         ...(cleanup ? ["--cleanup"] : []),
       ],
-      stdout: "piped",
-      stderr: "piped",
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
       env: { NO_COLOR: "1", ...options.env },
     }).spawn();
-    process.stdout.pipeTo(out.writable).catch(() => {});
-    process.stderr.pipeTo(err.writable).catch(() => {});
-    return { node, dir, socket: `${dir}/api.sock`, process, log };
+    return { node, dir, socket: `${dir}/api.sock`, process, log, spawnedAt };
   };
   const restart = async (index: number, cleanup: boolean) => {
     const old = agents[index]!;
-    old.process.kill("SIGTERM");
+    try {
+      old.process.kill("SIGTERM");
+    } catch { /* already stopped (a test stopped it to cut it off) */ }
     await old.process.status;
-    agents[index] = await spawn(old.node, old.dir, cleanup);
+    agents[index] = spawn(old.node, old.dir, cleanup);
+  };
+  const held: { node: SiteNode; dir: string }[] = [];
+  const join = () => {
+    const next = held.shift();
+    if (!next) throw new Error("no held-back node is left to join");
+    const agent = spawn(next.node, next.dir, options.cleanupOnExit ?? true);
+    agents.push(agent);
+    return agent;
   };
   try {
+    const started = options.nodes;
     for (const node of site.nodes) {
       const dir = `${options.dir}/${site.suffix}/n${node.index}`;
       await Deno.mkdir(dir, { recursive: true });
@@ -213,9 +261,11 @@ export async function startMeshDemo(
         `${dir}/config.yaml`,
         nodeConfig(base, node, dir, options),
       );
-      agents.push(await spawn(node, dir, options.cleanupOnExit ?? true));
+      if (node.index <= started) {
+        agents.push(spawn(node, dir, options.cleanupOnExit ?? true));
+      } else held.push({ node, dir });
     }
-    return { site, agents, stop, restart };
+    return { site, agents, stop, restart, join };
   } catch (e) {
     await stop();
     throw e;

@@ -152,6 +152,25 @@ export interface PluginSwitch {
   enabled: boolean;
   /** Plugin-specific options, validated by the plugin. */
   options: Record<string, unknown>;
+  /** A site plugin's file (absolute `.js`/`.ts` path); absent for built-ins. */
+  module?: string;
+  /** What a site plugin's worker may do; absent = nothing. */
+  permissions?: PluginPermissions;
+}
+
+/**
+ * Deno permissions granted to a site plugin's worker, by kind; a kind left
+ * out is denied (`run`, `ffi` and `sys` are never granted).
+ */
+export interface PluginPermissions {
+  /** Paths it may read. */
+  read?: string[];
+  /** Paths it may write. */
+  write?: string[];
+  /** `host` or `host:port` it may connect to. */
+  net?: string[];
+  /** Environment variables it may read. */
+  env?: string[];
 }
 
 /** The whole validated site configuration. */
@@ -165,6 +184,13 @@ export interface EdgespanConfig {
   api: ApiConfig;
   /** Reconcile tick in milliseconds. @default 30000 */
   reconcileIntervalMs: number;
+  /**
+   * While peers wait for their first handshake, run extra passes 20–250 ms
+   * apart (for at most 15 s without progress), so a peer is seen `up` as its
+   * handshake lands instead of at the next tick. Off = KubeSpan's cadence:
+   * passes only on the tick and on input changes. @default true
+   */
+  handshakePoll: boolean;
   log: LogConfig;
   /** Plugin switches by plugin name; plugins not listed use their own default. */
   plugins: Record<string, PluginSwitch>;

@@ -79,9 +79,14 @@ export function validateConfig(
   const wireguard = readWireGuard(r, top.wireguard);
   const advertise = readAdvertise(r, top.advertise);
   const api = readApi(r, top.api);
-  const reconcileIntervalMs = readReconcile(r, top.reconcile);
+  const reconcile = readReconcile(r, top.reconcile);
   const log = readLog(r, top.log);
-  const plugins = readPlugins(r, top.plugins, options.plugins ?? []);
+  const plugins = readPlugins(
+    r,
+    top.plugins,
+    options.plugins ?? [],
+    node.stateDir,
+  );
   if (r.problems.length > 0) {
     return {
       ok: false,
@@ -96,7 +101,8 @@ export function validateConfig(
     wireguard,
     advertise,
     api,
-    reconcileIntervalMs,
+    reconcileIntervalMs: reconcile.intervalMs,
+    handshakePoll: reconcile.handshakePoll,
     log,
     plugins,
   };

@@ -2,15 +2,19 @@
  * Reads a small file named by the operator (config, identity files) without
  * trusting what the name points at: only a regular file, at most `maxBytes`.
  *
- * The file is opened with `O_NONBLOCK` so that a FIFO cannot hang the open,
- * and its type and size are checked on the opened descriptor, so that a file
- * swapped between a check and the read is still caught; at most
- * `maxBytes + 1` bytes are ever read, so a file that grows while it is read
- * (or a device that never ends) cannot fill memory.
+ * The name is checked with `stat` (`lstat` when links are refused) before it
+ * is opened, so that a FIFO or device is refused without opening it (a FIFO
+ * would hang the open); the opened descriptor is checked again and must be
+ * the same regular file, so that a file swapped between the check and the
+ * open is still caught (a FIFO swapped in inside that window can still block
+ * the open: only someone who may already rewrite the file can do that; Deno
+ * has no `O_NONBLOCK` open). At most `maxBytes + 1` bytes are ever read, so a file
+ * that grows while it is read (or lies about its size) cannot fill memory.
+ * Only Deno's own file API is used: `node:fs` loads Deno's Node
+ * compatibility layer (measured: an empty script goes from 27.5 to 40 MB RSS).
  *
  * @module
  */
-import { constants, promises as fsp, type Stats } from "node:fs";
 
 /** Why a file was refused. */
 export type FileRefusal =
@@ -79,14 +83,22 @@ export function formatSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-function kindOf(s: Stats): string {
-  if (s.isDirectory()) return "a directory";
-  if (s.isFIFO()) return "a FIFO (named pipe)";
-  if (s.isCharacterDevice()) return "a character device";
-  if (s.isBlockDevice()) return "a block device";
-  if (s.isSocket()) return "a socket";
-  if (s.isSymbolicLink()) return "a symbolic link";
+function kindOf(s: Deno.FileInfo): string {
+  if (s.isDirectory) return "a directory";
+  if (s.isFifo) return "a FIFO (named pipe)";
+  if (s.isCharDevice) return "a character device";
+  if (s.isBlockDevice) return "a block device";
+  if (s.isSocket) return "a socket";
+  if (s.isSymlink) return "a symbolic link";
   return "not a regular file";
+}
+
+function notRegular(path: string, s: Deno.FileInfo): FileReadError {
+  return new FileReadError(
+    path,
+    "not_regular",
+    `it is ${kindOf(s)}, not a regular file`,
+  );
 }
 
 function openFailure(path: string, e: unknown, noFollow: boolean): never {
@@ -152,21 +164,34 @@ export async function readBoundedText(
 ): Promise<BoundedText> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const noFollow = options.noFollow ?? false;
-  const flags = constants.O_RDONLY | constants.O_NONBLOCK |
-    (noFollow ? constants.O_NOFOLLOW : 0);
-  let handle: fsp.FileHandle;
+  let named: Deno.FileInfo;
   try {
-    handle = await fsp.open(path, flags);
+    named = noFollow ? await Deno.lstat(path) : await Deno.stat(path);
+  } catch (e) {
+    openFailure(path, e, noFollow);
+  }
+  if (named.isSymlink) {
+    throw new FileReadError(
+      path,
+      "symlink",
+      "it is a symbolic link, which is not followed here",
+    );
+  }
+  if (!named.isFile) throw notRegular(path, named);
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(path, { read: true });
   } catch (e) {
     openFailure(path, e, noFollow);
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) {
+    if (!stat.isFile) throw notRegular(path, stat);
+    if (stat.ino !== named.ino || stat.dev !== named.dev) {
       throw new FileReadError(
         path,
-        "not_regular",
-        `it is ${kindOf(stat)}, not a regular file`,
+        "io",
+        "it was replaced while being opened; try again",
       );
     }
     if (stat.size > maxBytes) {
@@ -190,13 +215,8 @@ export async function readBoundedText(
         grown.set(buf);
         buf = grown;
       }
-      const { bytesRead } = await handle.read(
-        buf,
-        used,
-        buf.length - used,
-        null,
-      );
-      if (bytesRead === 0) break;
+      const bytesRead = await handle.read(buf.subarray(used));
+      if (bytesRead === null) break;
       used += bytesRead;
     }
     if (used > maxBytes) {
@@ -218,12 +238,12 @@ export async function readBoundedText(
     }
     return {
       text,
-      info: { mode: stat.mode & 0o7777, uid: stat.uid, size: used },
+      info: { mode: (stat.mode ?? 0) & 0o7777, uid: stat.uid ?? 0, size: used },
     };
   } catch (e) {
     if (e instanceof FileReadError) throw e;
     throw new FileReadError(path, "io", (e as Error).message, { cause: e });
   } finally {
-    await handle.close().catch(() => {});
+    handle.close();
   }
 }

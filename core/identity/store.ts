@@ -6,9 +6,9 @@
  */
 import { parse, stringify } from "yaml";
 import {
+  derivePublicKey,
   generatePrivateKey,
   parseKey,
-  publicKeyOf,
   type WgKey,
 } from "./keys.ts";
 import { isRecord as isMap } from "../encoding/record.ts";
@@ -184,7 +184,10 @@ async function readPrivateFile(file: string): Promise<string | undefined> {
   return read.text;
 }
 
-function decodeKeyPair(file: string, text: string): StoredKeyPair {
+async function decodeKeyPair(
+  file: string,
+  text: string,
+): Promise<StoredKeyPair> {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -213,7 +216,7 @@ function decodeKeyPair(file: string, text: string): StoredKeyPair {
       `privateKey is invalid (${(e as Error).message})`,
     );
   }
-  const publicKey = publicKeyOf(privateKey);
+  const publicKey = await derivePublicKey(privateKey);
   if (
     doc.publicKey !== undefined && doc.publicKey !== null &&
     doc.publicKey !== "" && doc.publicKey !== publicKey
@@ -239,9 +242,9 @@ export async function loadOrCreateKeyPair(
   await ensureStateDir(stateDir);
   for (let attempt = 0; attempt < 2; attempt++) {
     const text = await readPrivateFile(file);
-    if (text !== undefined) return decodeKeyPair(file, text);
+    if (text !== undefined) return await decodeKeyPair(file, text);
     const privateKey = generatePrivateKey();
-    const pair = { privateKey, publicKey: publicKeyOf(privateKey) };
+    const pair = { privateKey, publicKey: await derivePublicKey(privateKey) };
     const yaml = stringify({
       address: derived.address,
       subnet: derived.subnet,

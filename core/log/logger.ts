@@ -38,6 +38,34 @@ export interface LoggerOptions {
   sink?: (line: string) => void;
   /** Clock. @default Date.now */
   now?: () => number;
+  /**
+   * Prefix each line with its syslog priority (`<4>` for a warning), which
+   * journald strips and records, so `journalctl -p warning` finds problems.
+   * @default on when `$JOURNAL_STREAM` is set (stderr goes to the journal)
+   */
+  journal?: boolean;
+}
+
+/** sd-daemon(3) priorities by level. */
+const PRIORITY: Record<LogLevel, number> = {
+  debug: 7,
+  info: 6,
+  warn: 4,
+  error: 3,
+};
+
+/**
+ * Whether stderr goes to the journal: systemd sets `$JOURNAL_STREAM` for a
+ * service whose output it connects to journald.
+ */
+export function underJournald(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): boolean {
+  try {
+    return env("JOURNAL_STREAM") !== undefined;
+  } catch {
+    return false; // no env permission: not ours to know
+  }
 }
 
 function scrub(fields: LogFields): LogFields {
@@ -70,6 +98,7 @@ export function createLogger(
   const threshold = RANK[options.level ?? "info"];
   const sink = options.sink ?? stderrLine;
   const now = options.now ?? Date.now;
+  const journal = options.journal ?? underJournald();
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
     const all = {
@@ -78,13 +107,12 @@ export function createLogger(
       msg,
       ...scrub({ ...base, ...fields }),
     };
-    sink(
-      format === "json"
-        ? JSON.stringify(all)
-        : Object.entries(all).map(([k, v]) => `${k}=${logfmtValue(v)}`).join(
-          " ",
-        ),
-    );
+    const line = format === "json"
+      ? JSON.stringify(all)
+      : Object.entries(all).map(([k, v]) => `${k}=${logfmtValue(v)}`).join(
+        " ",
+      );
+    sink(journal ? `<${PRIORITY[level]}>${line}` : line);
   };
   return {
     debug: (m, f) => emit("debug", m, f),

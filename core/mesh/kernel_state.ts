@@ -143,14 +143,22 @@ export function desiredKernelState(input: KernelStateInput): MeshKernelState {
   };
 }
 
-/** Endpoints peers were actually reached at (for the `endpoints` resource). */
+/**
+ * Endpoints peers were actually reached at (for the `endpoints` resource).
+ * A relayed peer's endpoint is the relay's leg, no mapping of the peer:
+ * it is never reported.
+ */
 export function observedEndpoints(
-  statuses: ReadonlyMap<string, { state: string; endpoint: string }>,
+  statuses: ReadonlyMap<
+    string,
+    { state: string; endpoint: string; path?: string | undefined }
+  >,
   affiliateOf: (publicKey: string) => string | undefined,
 ): Map<string, { affiliateID: string; endpoint: string }> {
   const out = new Map<string, { affiliateID: string; endpoint: string }>();
   for (const [publicKey, status] of statuses) {
     if (status.state !== "up" || !status.endpoint) continue;
+    if (status.path?.startsWith("relay:")) continue;
     const affiliateID = affiliateOf(publicKey);
     if (affiliateID) {
       out.set(publicKey, { affiliateID, endpoint: status.endpoint });

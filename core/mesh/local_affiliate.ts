@@ -20,6 +20,12 @@ import type {
   AffiliateSpec,
 } from "../resources/specs.ts";
 
+/**
+ * The discovery service keeps at most 64 endpoints per affiliate; endpoints
+ * plugins append stop there (the node's own are never cut).
+ */
+export const MAX_ENDPOINTS = 64;
+
 /** Inputs of {@linkcode buildLocalAffiliate}. */
 export interface LocalAffiliateInput {
   nodeId: string;
@@ -46,6 +52,13 @@ export interface LocalAffiliateInput {
   filterEndpoints: (addresses: string[]) => string[];
   listenPort: number;
   extraAnnouncedEndpoints: readonly string[];
+  /**
+   * Endpoints plugins add after the node's own (learned mappings), given
+   * the own list; appended after it, without duplicates, up to
+   * {@linkcode MAX_ENDPOINTS}. Entries that do not parse are dropped.
+   * @default none
+   */
+  appendEndpoints?: (own: readonly string[]) => string[];
   /** Networks routed to this node (route advertisement). */
   advertisedNetworks: readonly string[];
   excludeAdvertisedNetworks: readonly string[];
@@ -70,7 +83,8 @@ function unique(ips: IP[]): IP[] {
  * ULAs, e.g. of another cluster, stay), the public addresses appended when
  * missing, the filter pipeline applied, each paired with the listen port,
  * then the extra announced endpoints appended when missing (extras are not
- * filtered). With KubeSpan disabled only the node data is published.
+ * filtered), then what plugins append (learned mappings, never ahead of an
+ * own endpoint). With KubeSpan disabled only the node data is published.
  */
 export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
   const mesh = parseIP(input.meshAddress);
@@ -104,6 +118,16 @@ export function buildLocalAffiliate(input: LocalAffiliateInput): AffiliateSpec {
   );
   for (const extra of input.extraAnnouncedEndpoints) {
     const canonical = formatAddrPort(parseAddrPort(extra));
+    if (!endpoints.includes(canonical)) endpoints.push(canonical);
+  }
+  for (const extra of input.appendEndpoints?.([...endpoints]) ?? []) {
+    if (endpoints.length >= MAX_ENDPOINTS) break;
+    let canonical;
+    try {
+      canonical = formatAddrPort(parseAddrPort(extra));
+    } catch {
+      continue;
+    }
     if (!endpoints.includes(canonical)) endpoints.push(canonical);
   }
   return {

@@ -56,6 +56,25 @@ export function mergeAffiliates(
             return true;
           }).map((o) => ({ ...o })),
         };
+        const searching = new Map<string, number>();
+        for (
+          const s of [
+            ...(old.edgespan?.searching ?? []),
+            ...(a.edgespan?.searching ?? []),
+          ]
+        ) {
+          const at = searching.get(s.affiliateID);
+          if (at === undefined || s.since > at) {
+            searching.set(s.affiliateID, s.since);
+          }
+        }
+        if (searching.size) {
+          merged.edgespan.searching = [...searching].map((
+            [affiliateID, since],
+          ) => ({ affiliateID, since }));
+        }
+        const relay = a.edgespan?.relay ?? old.edgespan?.relay;
+        if (relay) merged.edgespan.relay = { ...relay };
       }
       const ks = old.kubespan ?? a.kubespan;
       if (ks) {

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { PeerView } from "../plugins/types.ts";
+import { logEvent, peerChangeEvent } from "../log/events.ts";
+import type { PassContext, PeerView } from "../plugins/types.ts";
 import type {
   EndpointSpec,
   PeerSpecSpec,
@@ -23,6 +24,7 @@ import {
   observedEndpoints,
 } from "./kernel_state.ts";
 import { diffPeers } from "./peer_diff.ts";
+import { crossedHandshakes, newHandshakeRaceState } from "./handshake_race.ts";
 import { buildPeerSpecs } from "./peer_specs.ts";
 import type { PeerTimers } from "./peer_state.ts";
 import {
@@ -66,7 +68,12 @@ export function createMeshStep(
   let lastApplyError = "";
   let peersUp = 0;
   let peersTotal = 0;
+  /** Passes that built peer specs (the endpoint hooks' pass id). */
+  let passes = 0;
   const warned = new Set<string>();
+  const race = newHandshakeRaceState();
+  /** The node's addresses (with lengths) in the previous pass. */
+  let lastLocal: ReadonlySet<string> | undefined;
 
   /** KubeSpan off: remove the link and routing, publish no peers. */
   async function disable(input: MeshPassInput): Promise<MeshPassResult> {
@@ -80,16 +87,22 @@ export function createMeshStep(
     return EMPTY();
   }
 
-  /** Affiliates → peer specs, peer endpoints through the endpoint filters. */
+  /**
+   * Affiliates → peer specs, peer endpoints through the endpoint filters
+   * and the endpoint order, every peer with the same pass context.
+   */
   function peerSpecs(input: MeshPassInput): PeerSpecs {
+    const pass: PassContext = { passId: ++passes, now: input.now };
     const { specs, warnings } = buildPeerSpecs({
       affiliates: input.remote,
       localNodeId: input.identity.nodeId,
-      acceptEndpoints: (endpoints, peer) =>
-        input.hooks.endpointOrder.order(
+      acceptEndpoints: (endpoints, who) => {
+        const peer = { ...who, pass };
+        return input.hooks.endpointOrder.order(
           input.hooks.endpointFilter.accepted([...endpoints], peer),
           { ...peer, localPrefixes: input.localPrefixes ?? [] },
-        ),
+        );
+      },
     });
     for (const w of warnings) {
       const key = `${w.publicKey}|${w.removed.join(",")}`;
@@ -138,7 +151,20 @@ export function createMeshStep(
       restartHandshake: (status, spec) =>
         hooks.peerSelection.restartHandshake(status, spec, now) ?? false,
       judge: (status, spec) => hooks.peerSelection.judge(status, spec, now),
+      path: (key, status, spec) =>
+        hooks.peerPath.decide(key, status, spec, now),
     });
+  }
+
+  /**
+   * Node addresses of the previous pass that are gone: the box's underlay
+   * moved, so its sessions' replies go to an address it no longer has.
+   */
+  function lostAddresses(input: MeshPassInput): string[] {
+    if (input.localPrefixes === undefined) return [];
+    const before = lastLocal;
+    lastLocal = new Set(input.localPrefixes);
+    return before ? [...before].filter((p) => !lastLocal!.has(p)) : [];
   }
 
   /** Brings the device's peers in line with the step (PSK, keepalive, endpoint). */
@@ -148,28 +174,54 @@ export function createMeshStep(
     step: PeerStatusStepResult,
   ): Promise<void> {
     const secret = input.config.cluster.secret;
-    const updates = diffPeers(devicePeers, step.peers, {
+    const crossed = new Set(
+      crossedHandshakes(
+        input.identity.spec.publicKey,
+        devicePeers,
+        input.now,
+        race,
+      ),
+    );
+    // never for a peer whose endpoint roamed (a NAT mapping learned from
+    // its packets): re-adding it would throw that mapping away
+    const onDevice = new Map(devicePeers.map((p) => [p.publicKey, p.endpoint]));
+    let desired = crossed.size === 0
+      ? step.peers
+      : step.peers.map((d) =>
+        crossed.has(d.publicKey) && d.endpoint !== undefined &&
+          onDevice.get(d.publicKey) === d.endpoint
+          ? { ...d, restartHandshake: true }
+          : d
+      );
+    const lost = lostAddresses(input);
+    if (lost.length > 0) {
+      // A fresh handshake from the new address to every peer with an
+      // endpoint: each answers it there and roams to it at once, instead of
+      // at the next keepalive or rekey (or after its endpoint search).
+      desired = desired.map((d) => {
+        const endpoint = d.endpoint ?? onDevice.get(d.publicKey);
+        return endpoint ? { ...d, endpoint, restartHandshake: true } : d;
+      });
+      input.log.info(
+        "node address gone: restarting handshakes from the new one",
+        {
+          removed: lost,
+          peers: desired.filter((d) => d.restartHandshake).length,
+        },
+      );
+    }
+    const updates = diffPeers(devicePeers, desired, {
       presharedKey: secret,
       keepaliveSeconds: MeshConstants.keepaliveSeconds,
       forcePresharedKey: lastSecret !== undefined && lastSecret !== secret,
+      localPublicKey: input.identity.spec.publicKey,
     });
     await dataplane.updatePeers(input.config.wireguard.interface, updates);
     lastSecret = secret;
   }
 
   function logChanges(input: MeshPassInput, changes: PeerChange[]): void {
-    for (const c of changes) {
-      const fields = {
-        peer: c.publicKey,
-        label: c.label,
-        from: c.from,
-        to: c.to,
-        endpoint: c.endpoint,
-        ...(c.reason !== undefined ? { reason: c.reason } : {}),
-      };
-      if (c.endpointChanged) input.log.info("peer endpoint selected", fields);
-      else input.log.info("peer state changed", fields);
-    }
+    for (const c of changes) logEvent(input.log, peerChangeEvent(c));
   }
 
   /** Endpoints peers were reached at; as in Talos, only while harvesting is on. */

@@ -14,6 +14,15 @@ export interface CommonPeerSettings {
   keepaliveSeconds: number;
   /** Send the preshared key to every peer (it cannot be read back to compare). */
   forcePresharedKey?: boolean;
+  /**
+   * This node's public key. When given, a new peer whose key sorts below it
+   * is added without the keepalive, which is set on the next pass: the
+   * keepalive sends a handshake at once, and two peers that learn of each
+   * other at the same moment would otherwise both initiate, their
+   * initiations cross, and both wait WireGuard's 5 s rekey timeout.
+   * @default none (every new peer gets the keepalive at once)
+   */
+  localPublicKey?: string;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -49,10 +58,12 @@ export function diffPeers(
       cur = undefined;
     }
     if (!cur) {
+      const hold = common.localPublicKey !== undefined &&
+        !d.restartHandshake && d.publicKey < common.localPublicKey;
       updates.push({
         publicKey: d.publicKey,
         presharedKey: common.presharedKey,
-        persistentKeepaliveInterval: common.keepaliveSeconds,
+        persistentKeepaliveInterval: hold ? 0 : common.keepaliveSeconds,
         allowedIPs: [...d.allowedIPs],
         ...(d.endpoint !== undefined ? { endpoint: d.endpoint } : {}),
       });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PeerVerdict } from "../plugins/types.ts";
+import type { PathDecision, PeerVerdict } from "../plugins/types.ts";
 import type {
   PeerSpecSpec,
   PeerState,
@@ -48,6 +48,10 @@ export interface PeerChange {
   endpointChanged: boolean;
   /** Why, when a peer selection plugin judged the state. */
   reason?: string;
+  /** ms the peer spent in `from` before this change; absent when not known. */
+  fromDurationMs?: number;
+  /** On reaching `up`: ms since the peer stopped being up; absent the first time. */
+  downForMs?: number;
 }
 
 /** Inputs of {@linkcode stepPeerStatuses}. */
@@ -75,6 +79,16 @@ export interface PeerStatusStepInput {
     status: PeerStatusSpec,
     spec: PeerSpecSpec,
   ) => PeerVerdict | undefined;
+  /**
+   * The peer's path, asked before peer selection; a decision with an
+   * endpoint (a relay leg) replaces selection and judgement for the peer.
+   * @default none (direct, peer selection decides)
+   */
+  path?: (
+    publicKey: string,
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+  ) => PathDecision | undefined;
 }
 
 /** Output of {@linkcode stepPeerStatuses}. */
@@ -129,7 +143,12 @@ export function stepPeerStatuses(
       timers,
     );
     const desired: DesiredPeer = { publicKey, allowedIPs: spec.allowedIPs };
-    const next = input.nextEndpoint(status, spec);
+    const decision = input.path?.(publicKey, status, spec);
+    if (decision) status.path = decision.path;
+    const override = decision?.endpoint;
+    const next = override !== undefined
+      ? (override !== status.lastUsedEndpoint ? override : undefined)
+      : input.nextEndpoint(status, spec);
     let endpointChanged = false;
     if (next !== undefined) {
       status.endpoint = next;
@@ -138,9 +157,19 @@ export function stepPeerStatuses(
       status.state = "unknown";
       desired.endpoint = next;
       endpointChanged = true;
-      if (input.restartHandshake?.(status, spec)) {
+      if (
+        override !== undefined
+          ? decision?.restartHandshake === true
+          : input.restartHandshake?.(status, spec)
+      ) {
         desired.restartHandshake = true;
       }
+    } else if (
+      override !== undefined && decision?.hold === true &&
+      status.endpoint !== override
+    ) {
+      // Held: WireGuard roamed back (e.g. to a relay) within the probe.
+      desired.endpoint = override;
     } else if (
       status.lastUsedEndpoint !== "" &&
       (status.endpoint === "" || status.endpoint === status.lastUsedEndpoint)
@@ -148,11 +177,23 @@ export function stepPeerStatuses(
       // Re-establish what we chose; a roamed (NAT) endpoint is left alone.
       desired.endpoint = status.lastUsedEndpoint;
     }
-    const verdict = input.judge?.(status, spec);
+    const verdict = override !== undefined
+      ? decision?.verdict
+      : input.judge?.(status, spec);
     if (verdict) {
       status.state = verdict.state;
       status.reason = verdict.reason;
     }
+    const prevSince = ms(prev?.stateSince ?? "");
+    status.stateSince = before === status.state && prevSince > 0
+      ? prev!.stateSince!
+      : iso(input.now);
+    const downSince = status.state === "up"
+      ? undefined
+      : before === "up"
+      ? iso(input.now)
+      : prev?.downSince;
+    if (downSince) status.downSince = downSince;
     if (before !== status.state || endpointChanged) {
       changes.push({
         publicKey,
@@ -162,6 +203,12 @@ export function stepPeerStatuses(
         endpoint: status.endpoint,
         endpointChanged,
         ...(status.reason !== undefined ? { reason: status.reason } : {}),
+        ...(before !== status.state && prevSince > 0
+          ? { fromDurationMs: input.now - prevSince }
+          : {}),
+        ...(status.state === "up" && before !== "up" && prev?.downSince
+          ? { downForMs: input.now - ms(prev.downSince) }
+          : {}),
       });
     }
     statuses.set(publicKey, status);

@@ -25,6 +25,7 @@ export type MeshHooks = Pick<
   | "peerSelection"
   | "downPeerBypass"
   | "tunnelBypass"
+  | "peerPath"
 >;
 
 /** What the mesh step (peer specs, statuses, kernel state) receives each pass. */

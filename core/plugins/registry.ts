@@ -12,6 +12,7 @@ import type { Logger } from "../log/logger.ts";
 import type { PluginStatusSpec } from "../resources/specs.ts";
 import { ResourceType } from "../resources/definitions.ts";
 import type { ResourceStore } from "../resources/store.ts";
+import { PluginPendingError, type SitePluginDefinition } from "./site.ts";
 import {
   type AnyPluginDefinition,
   type AnyPluginInstance,
@@ -30,6 +31,47 @@ interface Slot {
   abort?: AbortController;
   optionsJson?: string;
   status: PluginStatusSpec;
+  /** Hook calls, failed calls and seconds spent in them since start. */
+  calls: PluginCallStats;
+}
+
+/** Hook calls of one plugin since start, for `/metrics`. */
+export interface PluginCallStats {
+  name: string;
+  calls: number;
+  errors: number;
+  /** Time spent in the plugin's hooks (a sandboxed plugin's synchronous hooks: the cache lookup). */
+  seconds: number;
+}
+
+function newSlot(def: AnyPluginDefinition): Slot {
+  const origin = (def as Partial<SitePluginDefinition>).origin;
+  return {
+    def,
+    status: {
+      name: def.name,
+      kind: pluginKindLabel(def),
+      version: def.version,
+      description: def.description,
+      enabled: false,
+      state: "disabled",
+      errors: 0,
+      lastError: "",
+      lastErrorTime: "",
+      source: origin?.source ?? "built-in",
+      ...(origin?.sha256 ? { sha256: origin.sha256 } : {}),
+      ...(origin ? { permissions: origin.permissions ?? [] } : {}),
+    },
+    calls: { name: def.name, calls: 0, errors: 0, seconds: 0 },
+  };
+}
+
+/** Two site plugin definitions run the same bytes with the same grants. */
+function sameOrigin(a: AnyPluginDefinition, b: AnyPluginDefinition): boolean {
+  const x = (a as Partial<SitePluginDefinition>).origin;
+  const y = (b as Partial<SitePluginDefinition>).origin;
+  return x?.source === y?.source && x?.sha256 === y?.sha256 &&
+    JSON.stringify(x?.permissions) === JSON.stringify(y?.permissions);
 }
 
 /** Options for {@linkcode PluginRegistry}. */
@@ -71,6 +113,11 @@ export function knownPlugins(
   }));
 }
 
+/** Whether a plugin's hook group object implements `method`. */
+function implementsHook(hooks: object, method: string): boolean {
+  return typeof (hooks as Record<string, unknown>)[method] === "function";
+}
+
 /** Runs the plugins. */
 export class PluginRegistry {
   readonly #slots: Slot[] = [];
@@ -79,6 +126,7 @@ export class PluginRegistry {
   readonly #now: () => number;
   readonly #requestReconcile: (reason: string) => void;
   readonly #oneShot: boolean;
+  readonly #builtIn: Set<string>;
   /**
    * One typed caller per hook, combined as {@linkcode HOOK_COMBINATION}
    * says; a plugin that throws is reported in its status and skipped.
@@ -95,21 +143,9 @@ export class PluginRegistry {
         throw new TypeError(`Cannot register plugin "${def.name}" twice`);
       }
       seen.add(def.name);
-      this.#slots.push({
-        def,
-        status: {
-          name: def.name,
-          kind: pluginKindLabel(def),
-          version: def.version,
-          description: def.description,
-          enabled: false,
-          state: "disabled",
-          errors: 0,
-          lastError: "",
-          lastErrorTime: "",
-        },
-      });
+      this.#slots.push(newSlot(def));
     }
+    this.#builtIn = new Set(seen);
     this.#store = options.store;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
@@ -129,12 +165,59 @@ export class PluginRegistry {
     return this.#slots.map((s) => ({ ...s.status }));
   }
 
+  /** Hook calls per plugin since start (site plugins removed since are left out). */
+  callStats(): PluginCallStats[] {
+    return this.#slots.map((s) => ({ ...s.calls }));
+  }
+
+  /**
+   * Replaces the site plugins (loaded from files) by `defs`: a plugin no
+   * longer listed is stopped and removed, one whose file or grants changed
+   * is stopped and replaced (started by the next {@linkcode apply}), one
+   * unchanged keeps running. Built-in plugins are untouched.
+   */
+  async setSitePlugins(defs: readonly SitePluginDefinition[]): Promise<void> {
+    for (const def of defs) {
+      if (this.#builtIn.has(def.name)) {
+        throw new TypeError(
+          `Cannot load site plugin "${def.name}": a built-in plugin has that name`,
+        );
+      }
+    }
+    const wanted = new Map(defs.map((d) => [d.name, d]));
+    for (const slot of [...this.#slots]) {
+      if (this.#builtIn.has(slot.def.name)) continue;
+      const next = wanted.get(slot.def.name);
+      if (next && sameOrigin(slot.def, next)) {
+        wanted.delete(slot.def.name);
+        continue;
+      }
+      if (slot.instance) await this.#stop(slot);
+      if (!next) {
+        this.#slots.splice(this.#slots.indexOf(slot), 1);
+        this.#store.delete(ResourceType.plugins, slot.def.name);
+        continue;
+      }
+      wanted.delete(slot.def.name);
+      const fresh = newSlot(next);
+      fresh.calls = { ...slot.calls };
+      this.#slots[this.#slots.indexOf(slot)] = fresh;
+      this.#publish(fresh);
+    }
+    for (const def of wanted.values()) {
+      const slot = newSlot(def);
+      this.#slots.push(slot);
+      this.#publish(slot);
+    }
+  }
+
   #publish(slot: Slot): void {
     this.#store.set(ResourceType.plugins, slot.def.name, slot.status);
   }
 
   #fail(slot: Slot, operation: string, cause: unknown): PluginError {
     const err = new PluginError(slot.def.name, operation, cause);
+    slot.calls.errors++;
     slot.status = {
       ...slot.status,
       state: "failed",
@@ -309,6 +392,23 @@ export class PluginRegistry {
     }
   }
 
+  /** Calls one plugin's hook, counting the call and its time. */
+  #timed<T>(slot: Slot, call: () => T): T {
+    const started = performance.now();
+    slot.calls.calls++;
+    try {
+      return call();
+    } finally {
+      slot.calls.seconds += (performance.now() - started) / 1000;
+    }
+  }
+
+  /** A hook threw: a pending answer only skips the plugin, anything else fails it. */
+  #threw(slot: Slot, operation: string, e: unknown): void {
+    if (e instanceof PluginPendingError) return;
+    this.#fail(slot, operation, e);
+  }
+
   #collect(
     kind: PluginKind,
     operation: string,
@@ -317,10 +417,14 @@ export class PluginRegistry {
     const out: PluginAnswer<unknown>[] = [];
     for (const { slot, hooks } of this.#running(kind)) {
       try {
-        out.push({ name: slot.def.name, value: call(hooks) });
-        this.#recovered(slot);
+        out.push({
+          name: slot.def.name,
+          value: this.#timed(slot, () => call(hooks)),
+        });
+        // An optional hook the plugin leaves out proves nothing about it.
+        if (implementsHook(hooks, operation)) this.#recovered(slot);
       } catch (e) {
-        this.#fail(slot, operation, e);
+        this.#threw(slot, operation, e);
       }
     }
     return out;
@@ -333,11 +437,13 @@ export class PluginRegistry {
   ): Promise<PluginAnswer<unknown>[]> {
     const running = this.#running(kind);
     const settled = await Promise.allSettled(
-      running.map(({ hooks }) => {
+      running.map(async ({ slot, hooks }) => {
+        const started = performance.now();
+        slot.calls.calls++;
         try {
-          return call(hooks);
-        } catch (e) {
-          return Promise.reject(e);
+          return await call(hooks);
+        } finally {
+          slot.calls.seconds += (performance.now() - started) / 1000;
         }
       }),
     );
@@ -348,7 +454,7 @@ export class PluginRegistry {
         out.push({ name: slot.def.name, value: result.value });
         this.#recovered(slot);
       } else {
-        this.#fail(slot, operation, result.reason);
+        this.#threw(slot, operation, result.reason);
       }
     });
     return out;
@@ -362,11 +468,13 @@ export class PluginRegistry {
   ): unknown {
     let value = input;
     for (const { slot, hooks } of this.#running(kind)) {
+      // An optional hook the plugin leaves out passes the value on.
+      if (!implementsHook(hooks, operation)) continue;
       try {
-        value = call(hooks, value);
+        value = this.#timed(slot, () => call(hooks, value));
         this.#recovered(slot);
       } catch (e) {
-        this.#fail(slot, operation, e);
+        this.#threw(slot, operation, e);
       }
     }
     return value;
@@ -380,11 +488,11 @@ export class PluginRegistry {
     const [head] = this.#running(kind);
     if (!head) return undefined;
     try {
-      const value = call(head.hooks);
+      const value = this.#timed(head.slot, () => call(head.hooks));
       this.#recovered(head.slot);
       return value;
     } catch (e) {
-      this.#fail(head.slot, operation, e);
+      this.#threw(head.slot, operation, e);
       return undefined;
     }
   }

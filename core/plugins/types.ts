@@ -9,11 +9,14 @@ import type { ConfigProblem, EdgespanConfig } from "../config/types.ts";
 import type { LocalIdentity } from "../identity/identity.ts";
 import type { Logger } from "../log/logger.ts";
 import type {
+  AffiliateRelayOffer,
   AffiliateSpec,
   EndpointSpec,
+  PeerSearchSpec,
   PeerSpecSpec,
   PeerState,
   PeerStatusSpec,
+  RelayPairSpec,
 } from "../resources/specs.ts";
 import type { Resource } from "../resources/store.ts";
 
@@ -46,21 +49,41 @@ export interface DiscoveryHooks {
   health(): DiscoveryHealth;
 }
 
+/**
+ * The mesh pass an endpoint hook is called in: one value for every peer of
+ * a pass, so a plugin can read the agent's resources once per pass.
+ */
+export interface PassContext {
+  /** Counts the mesh step's passes from 1; a new number is a new pass. */
+  readonly passId: number;
+  /** The pass's time, milliseconds since the epoch. */
+  readonly now: number;
+}
+
+/** The peer an endpoint hook is asked about, in its pass. */
+export interface EndpointPeer {
+  publicKey: string;
+  label: string;
+  pass: PassContext;
+}
+
 /** Filters endpoint lists: what this node advertises, and what it accepts from peers. */
 export interface EndpointFilterHooks {
   /** Filters this node's candidate addresses (no ports) in advertised order. */
   advertised(addresses: readonly string[]): string[];
   /** Filters a peer's `ip:port` endpoints before they are tried. */
-  accepted(
-    endpoints: readonly string[],
-    peer: { publicKey: string; label: string },
-  ): string[];
+  accepted(endpoints: readonly string[], peer: EndpointPeer): string[];
+  /**
+   * `ip:port` endpoints to publish after this node's `own` (e.g. its
+   * learned NAT mappings). The core appends them after every own endpoint
+   * (never ahead of one), without duplicates, within KubeSpan's 64.
+   * Absent = none.
+   */
+  appended?(own: readonly string[]): string[];
 }
 
 /** What the endpoint order of one peer may depend on. */
-export interface EndpointOrderContext {
-  publicKey: string;
-  label: string;
+export interface EndpointOrderContext extends EndpointPeer {
   /**
    * This box's node addresses with their prefix lengths (`10.0.1.2/24`):
    * the subnets it is on.
@@ -112,6 +135,12 @@ export interface PeerSelectionHooks {
     spec: PeerSpecSpec,
     now: number,
   ): PeerVerdict | undefined;
+  /**
+   * The peers this node searches a path to now, each since when, to
+   * publish (coordinated simultaneous open: a peer aligns its own search
+   * to it). Absent = none (KubeSpan).
+   */
+  searches?(): PeerSearchSpec[];
 }
 
 /** Says which networks this node routes for the mesh. */
@@ -147,6 +176,55 @@ export interface TunnelBypassHooks {
   replyPorts(): number[];
 }
 
+/** What a path plugin decides for one peer this pass. */
+export interface PathDecision {
+  /** Shown as the status's `path` (`direct`, `relay:<label>`). */
+  path: string;
+  /**
+   * The WireGuard endpoint to use instead of peer selection's (a relay
+   * leg, or a direct candidate being probed); absent = peer selection
+   * decides as usual.
+   */
+  endpoint?: string;
+  /**
+   * Remove and re-add the peer when {@linkcode endpoint} is new (only when
+   * there is no session to keep). @default false
+   */
+  restartHandshake?: boolean;
+  /** The state to show instead of the state machine's. */
+  verdict?: PeerVerdict;
+  /**
+   * Set {@linkcode endpoint} again on each pass even when WireGuard roamed
+   * away from it (a probe holding its candidate). @default false
+   */
+  hold?: boolean;
+}
+
+/** Chooses how a peer's packets travel: direct or through a relay. */
+export interface PeerPathHooks {
+  /**
+   * This pass's path of a peer, asked before peer selection; a decision
+   * with an endpoint replaces peer selection for the peer (it is neither
+   * asked nor judged). `undefined` = direct, peer selection decides.
+   */
+  decide(
+    publicKey: string,
+    status: PeerStatusSpec,
+    spec: PeerSpecSpec,
+    now: number,
+  ): PathDecision | undefined;
+  /** The relay offer this node publishes in its affiliate, if any. */
+  offer(): AffiliateRelayOffer | undefined;
+  /** What this node serves as a relay now; `undefined` when it serves none. */
+  served(): RelayServed | undefined;
+}
+
+/** A relay's pairs (by resource id) and its refusals since start by kind. */
+export interface RelayServed {
+  pairs: ReadonlyMap<string, RelayPairSpec>;
+  refusals: Readonly<Record<string, number>>;
+}
+
 /** Hook interface by hook group (plugin kind). */
 export interface HookMap {
   discovery: DiscoveryHooks;
@@ -156,6 +234,7 @@ export interface HookMap {
   routeAdvertisement: RouteAdvertisementHooks;
   downPeerBypass: DownPeerBypassHooks;
   tunnelBypass: TunnelBypassHooks;
+  peerPath: PeerPathHooks;
 }
 
 /** Hook groups; a plugin implements any subset of them. */
@@ -206,16 +285,22 @@ export const HOOK_COMBINATION = {
     leave: "parallel",
     health: "collect",
   },
-  endpointFilter: { advertised: "sequential", accepted: "sequential" },
+  endpointFilter: {
+    advertised: "sequential",
+    accepted: "sequential",
+    appended: "collect",
+  },
   endpointOrder: { order: "sequential" },
   peerSelection: {
     nextEndpoint: "first",
     restartHandshake: "first",
     judge: "first",
+    searches: "collect",
   },
   routeAdvertisement: { advertise: "collect" },
   downPeerBypass: { forcedPeers: "first" },
   tunnelBypass: { destinations: "parallel", replyPorts: "collect" },
+  peerPath: { decide: "first", offer: "first", served: "first" },
 } as const satisfies HookTable;
 
 /** One plugin's answer to a `collect` or `parallel` hook. */

@@ -41,6 +41,7 @@ export class ReconcileLoop {
   };
   #options: ReconcileLoopOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #soon: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #pending: string | undefined;
   #stopped = true;
@@ -71,6 +72,16 @@ export class ReconcileLoop {
     this.#run(reason);
   }
 
+  /**
+   * Asks for a pass in `delayMs` (earlier than the tick), unless a pass
+   * starts before; a later call replaces an earlier one.
+   */
+  after(delayMs: number, reason: string): void {
+    clearTimeout(this.#soon);
+    if (this.#stopped) return;
+    this.#soon = setTimeout(() => this.request(reason), delayMs);
+  }
+
   #schedule(): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;
@@ -82,6 +93,7 @@ export class ReconcileLoop {
 
   #run(reason: string): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#soon);
     const clock = this.#options.clock ?? (() => performance.now());
     const started = clock();
     this.#running = (async () => {
@@ -121,6 +133,7 @@ export class ReconcileLoop {
     this.#stopped = true;
     this.#pending = undefined;
     clearTimeout(this.#timer);
+    clearTimeout(this.#soon);
     await this.#running;
     for (const w of this.#idleWaiters.splice(0)) w();
   }

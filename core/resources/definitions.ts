@@ -15,6 +15,7 @@ export const ResourceType = {
   endpoints: "endpoints",
   config: "config",
   plugins: "plugins",
+  relaypairs: "relaypairs",
 } as const;
 
 /** Every resource type the agent keeps, with KubeSpan's aliases and print columns. */
@@ -61,6 +62,7 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
       { header: "LABEL", field: "label" },
       { header: "ENDPOINT", field: "endpoint" },
       { header: "STATE", field: "state" },
+      { header: "PATH", field: "path", optional: true },
       { header: "RX", field: "receiveBytes", format: "bytes" },
       { header: "TX", field: "transmitBytes", format: "bytes" },
       { header: "HANDSHAKE", field: "lastHandshakeTime", format: "age" },
@@ -97,6 +99,20 @@ export const RESOURCE_DEFINITIONS: readonly ResourceDefinition[] = [
       { header: "STATE", field: "state" },
       { header: "ERRORS", field: "errors" },
       { header: "LAST ERROR", field: "lastError" },
+    ],
+  },
+  {
+    type: ResourceType.relaypairs,
+    aliases: ["relaypair"],
+    sensitive: [],
+    columns: [
+      { header: "PAIR", field: "labels" },
+      { header: "PORTS", field: "ports" },
+      { header: "LATCHED", field: "latched" },
+      { header: "BYTES 1→2", field: "bytes.0", format: "bytes" },
+      { header: "BYTES 2→1", field: "bytes.1", format: "bytes" },
+      { header: "DROPPED", field: "dropped" },
+      { header: "SINCE", field: "since", format: "age" },
     ],
   },
 ];

@@ -38,6 +38,29 @@ export interface AffiliateEdgespan {
   advertised: string[];
   /** Where the node reaches its peers now (their real UDP mappings). */
   observed: EndpointSpec[];
+  /** The node relays WireGuard packets for pairs that cannot meet (peer-relay). */
+  relay?: AffiliateRelayOffer;
+  /**
+   * The peers the node searches a path to now, each since when
+   * (coordinated simultaneous open, endpoint-search). @default none
+   */
+  searching?: PeerSearchSpec[];
+}
+
+/** "The node searches `affiliateID` since `since`" (affiliate extension). */
+export interface PeerSearchSpec {
+  /** The searched node's id. */
+  affiliateID: string;
+  /** When the search began, ms since the epoch. */
+  since: number;
+}
+
+/** A relay offer: the node forwards other pairs' ciphertext (affiliate extension). */
+export interface AffiliateRelayOffer {
+  /** UDP port of the relay's control service on its mesh address. */
+  controlPort: number;
+  /** Higher is tried first (ties by a hash of pair and relay). */
+  priority: number;
 }
 
 /** A cluster member (local or remote), id = node id. */
@@ -76,6 +99,30 @@ export interface PeerSpecSpec {
   label: string;
 }
 
+/**
+ * One pair a relay box serves (`relaypairs`, on the relay only), id = the
+ * two labels. Public facts only: labels, keys, the relay's leg ports, the
+ * underlay address latched on each leg and the bytes forwarded.
+ */
+export interface RelayPairSpec {
+  /** Labels of the two boxes, the lower public key first. */
+  labels: [string, string];
+  /** Public keys of the two boxes, lower first. */
+  peers: [string, string];
+  /** The relay's UDP leg port for each box. */
+  ports: [number, number];
+  /** `host:port` each leg latched onto (empty until that box sent). */
+  latched: [string, string];
+  /** Bytes each box sent through the relay (forwarded to the other). */
+  bytes: [number, number];
+  /** Datagrams forwarded, both ways. */
+  packets: number;
+  /** Datagrams dropped (foreign sender or over the byte rate). */
+  dropped: number;
+  /** When the pair was allocated (RFC 3339). */
+  since: string;
+}
+
 /** Live status of a peer, id = peer public key. */
 export interface PeerStatusSpec {
   /** Endpoint WireGuard uses now (may have roamed). */
@@ -95,6 +142,19 @@ export interface PeerStatusSpec {
    * (e.g. "no handshake on any of 3 endpoints for 42s"); absent otherwise.
    */
   reason?: string;
+  /**
+   * How the peer's packets travel: `direct`, or `relay:<label>` through
+   * another box that forwards the pair's ciphertext; absent when no path
+   * plugin runs.
+   */
+  path?: string;
+  /** RFC 3339 time the peer entered its current state (this agent's view). */
+  stateSince?: string;
+  /**
+   * RFC 3339 time the peer stopped being up; absent while it is up and when
+   * it never was (this agent's view).
+   */
+  downSince?: string;
 }
 
 /** An endpoint a peer was actually reached at, id = peer public key. */
@@ -121,4 +181,10 @@ export interface PluginStatusSpec {
   lastError: string;
   /** RFC 3339 of the latest error, or empty. */
   lastErrorTime: string;
+  /** `built-in`, or the file a site plugin was loaded from. */
+  source?: string;
+  /** sha256 (hex) of a site plugin's file as loaded; absent for built-ins. */
+  sha256?: string;
+  /** A site plugin's granted permissions (`net:cmdb.example:443`); `[]` = none. */
+  permissions?: string[];
 }

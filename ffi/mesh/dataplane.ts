@@ -17,7 +17,7 @@ import type {
 import type { MeshKernelState } from "../../core/mesh/kernel_state.ts";
 import { MeshConstants } from "../../core/mesh/kernel_state.ts";
 import type { Logger } from "../../core/log/logger.ts";
-import { publicKeyOf, type WgKey } from "../../core/identity/keys.ts";
+import { derivePublicKey, type WgKey } from "../../core/identity/keys.ts";
 import { NotFoundError } from "../netlink/errors.ts";
 import { RtNetlink } from "../rtnetlink/rtnetlink.ts";
 import { Nftables } from "../nftables/nftables.ts";
@@ -66,6 +66,8 @@ export class FfiDataplane implements Dataplane {
   #appliedRouting = "";
   /** Link and key of the latest successful ensureLink. */
   #appliedLink = "";
+  /** The public key of the last private key seen (derived once, not per pass). */
+  #keyPair: { privateKey: string; publicKey: string } | undefined;
   #deviceStale = false;
   /** Differences found and not repaired yet, by object. */
   readonly #drift = new Map<DriftObject, string>();
@@ -228,7 +230,13 @@ export class FfiDataplane implements Dataplane {
     link: MeshKernelState["link"],
     privateKey: string,
   ): Promise<void> {
-    const publicKey = publicKeyOf(privateKey as WgKey);
+    if (this.#keyPair?.privateKey !== privateKey) {
+      this.#keyPair = {
+        privateKey,
+        publicKey: await derivePublicKey(privateKey as WgKey),
+      };
+    }
+    const publicKey = this.#keyPair.publicKey;
     const wanted = JSON.stringify({ ...link, publicKey });
     // What we applied before and find changed now is a repair.
     const known = wanted === this.#appliedLink;
@@ -380,6 +388,7 @@ export class FfiDataplane implements Dataplane {
       nftTable: state.nft.table,
       routingTable: MeshConstants.routingTable,
       rulePriority: MeshConstants.rulePriority,
+      meshAddress: state.address,
     });
     return apply
       ? { added: report.added + 1, removed: report.removed }

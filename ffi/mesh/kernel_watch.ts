@@ -2,8 +2,10 @@
  * Wakes a reconcile pass as soon as the kernel changes what the mesh owns,
  * instead of waiting for the next tick: nf_tables events for the mesh
  * table (group `NFNLGRP_NFTABLES`) and rtnetlink events for the mesh link,
- * the table-180 routes and the fwmark rules. The pass then reads the kernel
- * back and repairs; this module only decides that a pass is worth running.
+ * the table-180 routes and the fwmark rules, and address events outside the
+ * mesh link (the box's node addresses, hence its advertised endpoints, may
+ * have changed). The pass then reads the kernel back and repairs; this
+ * module only decides that a pass is worth running.
  *
  * @module
  */
@@ -13,6 +15,8 @@ import { NetlinkSocket } from "../netlink/socket.ts";
 import { NFNL_SUBSYS_NFTABLES } from "../nftables/constants.ts";
 import { tableOf } from "../nftables/read.ts";
 import { RTM } from "../rtnetlink/constants.ts";
+import { parseAddress } from "../rtnetlink/address.ts";
+import { RT_SCOPE_UNIVERSE } from "../rtnetlink/constants.ts";
 import { parseLink } from "../rtnetlink/link.ts";
 import { parseRoute } from "../rtnetlink/route.ts";
 import { parseRule } from "../rtnetlink/rule.ts";
@@ -27,6 +31,11 @@ export interface WatchScope {
   routingTable: number;
   /** The fwmark rules' priority (32500). */
   rulePriority: number;
+  /**
+   * The mesh address (`fd..::1/64`, the length is ignored): the agent adds
+   * it itself, so its events wake nothing. @default none
+   */
+  meshAddress?: string;
 }
 
 /** nf_tables message names by `NFT_MSG_*` number, for log lines. */
@@ -43,8 +52,11 @@ const NFT_EVENTS: Record<number, string> = {
   14: "set elements deleted",
 };
 
-/** `RTNLGRP_*` bits: link, IPv4 and IPv6 routes and rules. */
-const RT_GROUPS = 0x1 | 0x40 | 0x80 | 0x400 | (1 << 18);
+/**
+ * `RTNLGRP_*` bits: link, IPv4 and IPv6 addresses (0x10, 0x100), routes and
+ * rules.
+ */
+const RT_GROUPS = 0x1 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | (1 << 18);
 /** `NFNLGRP_NFTABLES` (7) as a bind bitmask. */
 const NFT_GROUPS = 1 << 6;
 
@@ -73,6 +85,17 @@ export function meshEventReason(
         if (link.name !== scope.link) return undefined;
         if (msg.type === RTM.DELLINK) return `link "${scope.link}" deleted`;
         return link.up ? undefined : `link "${scope.link}" is down`;
+      }
+      case RTM.NEWADDR:
+      case RTM.DELADDR: {
+        // only global addresses can be endpoints (no link-local, host)
+        const a = parseAddress(msg);
+        if (!a || a.scope !== RT_SCOPE_UNIVERSE) return undefined;
+        const ip = a.address.split("/")[0];
+        if (ip === scope.meshAddress?.split("/")[0]) return undefined;
+        return `address ${a.address} ${
+          msg.type === RTM.NEWADDR ? "added" : "removed"
+        } (node addresses may have changed)`;
       }
       case RTM.DELROUTE: {
         const r = parseRoute(msg);

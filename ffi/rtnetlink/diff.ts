@@ -68,9 +68,22 @@ function canonAddress(a: string): string {
   return formatPrefix(parsePrefix(a));
 }
 
+/**
+ * Canonical destinations by their text: every pass diffs the same prefixes
+ * (desired and read back), and parsing and formatting them was most of a
+ * no-op pass over 1000 routes. Bounded; cleared when full.
+ */
+const canonCache = new Map<string, { text: string; family: 4 | 6 }>();
+const CANON_CACHE_MAX = 16_384;
+
 function canonDst(d: string): { text: string; family: 4 | 6 } {
+  const hit = canonCache.get(d);
+  if (hit) return hit;
   const p = parsePrefix(d);
-  return { text: formatPrefix(maskPrefix(p)), family: p.ip.family };
+  const out = { text: formatPrefix(maskPrefix(p)), family: p.ip.family };
+  if (canonCache.size >= CANON_CACHE_MAX) canonCache.clear();
+  canonCache.set(d, out);
+  return out;
 }
 
 function normRoute(r: RouteEntry): Required<Omit<RouteEntry, "gateway">> & {

@@ -7,6 +7,10 @@
  * @module
  */
 import { NotFoundError } from "../netlink/errors.ts";
+import {
+  derivePublicKey as deriveFromIdentity,
+  type WgKey,
+} from "../../core/identity/keys.ts";
 import { decodeKey, encodeKey } from "./kernel_codec.ts";
 import {
   encodeSet,
@@ -110,42 +114,13 @@ async function exchange(
   }
 }
 
-const PKCS8_X25519 = [
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-];
-
-/** The public key of a base64 private key, via WebCrypto X25519. */
-export async function derivePublicKey(privateKey: string): Promise<string> {
-  const raw = decodeKey(privateKey, "private key");
-  const pkcs8 = new Uint8Array(PKCS8_X25519.length + 32);
-  pkcs8.set(PKCS8_X25519);
-  pkcs8.set(raw, PKCS8_X25519.length);
-  const key = await crypto.subtle.importKey(
-    "pkcs8",
-    pkcs8,
-    { name: "X25519" },
-    true,
-    ["deriveBits"],
-  );
-  const jwk = await crypto.subtle.exportKey("jwk", key);
-  const x = jwk.x ?? "";
-  const b64 = x.replaceAll("-", "+").replaceAll("_", "/");
-  return encodeKey(decodeKey(b64 + "=".repeat((4 - b64.length % 4) % 4)));
+/**
+ * The public key of a base64 private key, via WebCrypto X25519 (the
+ * identity module's derivation; a malformed key fails as the UAPI reports it).
+ */
+export function derivePublicKey(privateKey: string): Promise<string> {
+  decodeKey(privateKey, "private key");
+  return deriveFromIdentity(privateKey as WgKey);
 }
 
 /** wireguard-go devices configured over their UAPI sockets. */

@@ -1,6 +1,7 @@
 /**
  * Connectivity behind NAT: LAN preference (endpoint order by locality),
- * faster endpoint search and honest peer state.
+ * faster endpoint search coordinated with the peer's (simultaneous open)
+ * and honest peer state.
  *
  * @module
  */
@@ -10,6 +11,7 @@ export {
   orderByLocality,
 } from "./locality.ts";
 export {
+  alignedSearch,
   holdsSwitch,
   nextWake,
   type ReceiveProgress,
@@ -22,4 +24,5 @@ export {
   type SearchTimers,
   searchVerdict,
 } from "./search.ts";
+export { parseSearchOptions } from "./options.ts";
 export { endpointSearchPlugin, lanPreferencePlugin } from "./plugin.ts";

@@ -11,6 +11,9 @@
  * restart the peer's handshake for the new candidate to be tried at once
  * (see {@linkcode SearchTimers.switchIntervalMs}).
  *
+ * Both sides of a pair search on the same schedule when they announce their
+ * searches (see {@linkcode alignedSearch}): the later start wins.
+ *
  * A peer that never answered is `down`, with a reason, once every candidate
  * was tried and {@linkcode SearchTimers.downAfterMs} has passed since the
  * search began; before that it is KubeSpan's `unknown`. A down peer is still
@@ -21,7 +24,7 @@
 import type { PeerVerdict } from "../../core/plugins/types.ts";
 import type { PeerState } from "../../core/resources/specs.ts";
 
-/** Timers of the search. */
+/** Timers of the search, and whether it is coordinated with the peer's. */
 export interface SearchTimers {
   /**
    * Time each candidate gets before the next one is tried. A handshake
@@ -46,17 +49,25 @@ export interface SearchTimers {
    * searched again instead of waiting for KubeSpan's 275 s. @default 60_000
    */
   silentAfterMs: number;
+  /**
+   * Coordinated simultaneous open: announce this node's searches through
+   * discovery and align a search to the peer's announced one (see
+   * {@linkcode alignedSearch}). @default true
+   */
+  coordinate: boolean;
 }
 
 /**
  * The defaults: 2.5 s per candidate, down after 30 s, then 15 s per
- * candidate; an up peer silent for 60 s is searched again.
+ * candidate; an up peer silent for 60 s is searched again; searches are
+ * coordinated with the peer's.
  */
 export const SEARCH_TIMERS: SearchTimers = {
   switchIntervalMs: 2_500,
   downAfterMs: 30_000,
   downSwitchIntervalMs: 15_000,
   silentAfterMs: 60_000,
+  coordinate: true,
 };
 
 /** When a peer's receive counter last grew. */
@@ -97,18 +108,22 @@ export function holdsSwitch(
 }
 
 /**
- * The state the search goes by: KubeSpan's, except that an `up` peer silent
- * for {@linkcode SearchTimers.silentAfterMs} counts as not up.
+ * The state the search goes by: KubeSpan's, except that an `up` peer counts
+ * as not up when it was silent for {@linkcode SearchTimers.silentAfterMs},
+ * or when it announces that it searches this node since `peerSince` and
+ * nothing arrived from it since then (it lost the session, e.g. rebooted).
  */
 export function searchedState(
   state: PeerState,
   progress: ReceiveProgress,
   now: number,
   timers: SearchTimers = SEARCH_TIMERS,
+  peerSince?: number,
 ): PeerState {
-  return state === "up" && now - progress.grewAt >= timers.silentAfterMs
-    ? "unknown"
-    : state;
+  if (state !== "up") return state;
+  if (now - progress.grewAt >= timers.silentAfterMs) return "unknown";
+  if (peerSince !== undefined && progress.grewAt < peerSince) return "unknown";
+  return state;
 }
 
 /** One peer's search: when it began and over which candidates. */
@@ -137,6 +152,28 @@ export function searchState(
   if (state === "up") return undefined;
   if (previous && sameList(previous.endpoints, endpoints)) return previous;
   return { startedAt: now, endpoints: [...endpoints] };
+}
+
+/**
+ * Coordinated simultaneous open: the peer announces (through discovery)
+ * that it searches this node since `peerSince`. When that is later than
+ * this search began, this search restarts at that instant over the same
+ * candidates, so both sides' fast slots start together: in slot k each side
+ * tries its k-th candidate of the other (with both lists in locality
+ * order, public ones first, both try each other's public endpoint in the
+ * same 2.5 s), and a side that was already `down` and slow searches fast
+ * again. An earlier `peerSince` changes nothing (the peer aligns to this
+ * side instead), so both converge on the later start; a time in the future
+ * (clock skew) counts as `now`.
+ */
+export function alignedSearch(
+  search: SearchState,
+  peerSince: number | undefined,
+  now: number,
+): SearchState {
+  if (peerSince === undefined) return search;
+  const since = Math.min(peerSince, now);
+  return since > search.startedAt ? { ...search, startedAt: since } : search;
 }
 
 /**

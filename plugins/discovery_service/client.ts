@@ -137,6 +137,10 @@ export class DiscoveryClient {
   /** Affiliate id → when it leaves the view unless re-published. */
   #grace = new Map<string, number>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The live session, to end it when its source address may be gone. */
+  #liveSession: AbortController | undefined;
+  /** The node addresses last given to {@linkcode DiscoveryClient.publish}. */
+  #addresses: readonly string[] = [];
   #transport:
     | { target: DiscoveryTarget; transport: GrpcTransport }
     | undefined;
@@ -192,6 +196,16 @@ export class DiscoveryClient {
    */
   publish(local: AffiliateSpec, observed: readonly EndpointSpec[]): void {
     if (this.#left) return;
+    const gone = this.#addresses.filter((a) => !local.addresses.includes(a));
+    this.#addresses = [...local.addresses];
+    if (gone.length > 0 && this.#liveSession) {
+      // The connection may be bound to an address the box no longer has
+      // (its WAN address moved): what it sends is lost until a timeout, so
+      // reconnect now and publish the new endpoints over the new one.
+      this.#liveSession.abort(
+        new Error(`node address ${gone.join(", ")} is gone; reconnecting`),
+      );
+    }
     const plainBytes = encodeAffiliate(this.#withExtension(local, observed));
     const endpoints = local.kubespan?.endpoints ?? [];
     const plain = Array.from(plainBytes).join(",") + "|" + endpoints.join(",");
@@ -248,7 +262,14 @@ export class DiscoveryClient {
     );
     return {
       ...local,
-      edgespan: { advertised: [...local.kubespan.endpoints], observed: list },
+      edgespan: {
+        advertised: [...local.kubespan.endpoints],
+        observed: list,
+        ...(local.edgespan?.relay ? { relay: local.edgespan.relay } : {}),
+        ...(local.edgespan?.searching?.length
+          ? { searching: local.edgespan.searching }
+          : {}),
+      },
     };
   }
 
@@ -579,6 +600,7 @@ export class DiscoveryClient {
     await this.#refresh(signal);
     const client = this.#client();
     const session = new AbortController();
+    this.#liveSession = session;
     const stop = () => session.abort();
     signal.addEventListener("abort", stop, { once: true });
     const refresher = this.#refreshLoop(session.signal).catch((err) => {
@@ -617,6 +639,7 @@ export class DiscoveryClient {
       // starts a new grace period.
       this.#disarmGrace();
       signal.removeEventListener("abort", stop);
+      if (this.#liveSession === session) this.#liveSession = undefined;
       session.abort();
       await refresher;
       await greeter;

@@ -4,17 +4,15 @@
  * on failure) while the plugin runs. A changed `discovery.serve` restarts
  * the service on reload; switching the plugin off stops it. The replies of
  * the hosted service are never marked into the tunnel (`tunnelBypass`).
+ * The service's code is imported only when it is served, so an agent
+ * without `discovery.serve` does not load it.
  *
  * @module
  */
 import type { DiscoveryServeConfig } from "../../core/config/types.ts";
 import { splitHostPort } from "../../core/netaddr/host.ts";
 import { definePlugin } from "../../core/plugins/types.ts";
-import {
-  serveOptionsFromConfig,
-  type SupervisedDiscovery,
-  superviseDiscovery,
-} from "./server/supervise.ts";
+import type { SupervisedDiscovery } from "./server/supervise.ts";
 
 /** Hosts the discovery service per `discovery.serve`. */
 export const discoveryServerPlugin = definePlugin({
@@ -33,6 +31,9 @@ export const discoveryServerPlugin = definePlugin({
       // A one-shot command (leave) must not bind the service's port, which
       // the running agent of this box may hold.
       if (!serve || ctx.oneShot) return;
+      const { serveOptionsFromConfig, superviseDiscovery } = await import(
+        "./server/supervise.ts"
+      );
       supervised = superviseDiscovery(
         await serveOptionsFromConfig(serve),
         (message, fields) => log.info(message, fields),

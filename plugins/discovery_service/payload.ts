@@ -5,7 +5,8 @@
  * Decoding is per item, as Talos does it: one address, prefix or endpoint
  * that does not decode is dropped (and reported), not the whole affiliate.
  *
- * edgespan's extension (advertised endpoints, observed peer endpoints) is a
+ * edgespan's extension (advertised endpoints, observed peer endpoints, a
+ * relay offer) is a
  * separate message appended to the Talos bytes as field 100: Talos's
  * decoder skips it, and no field Talos reads changes.
  *
@@ -26,6 +27,8 @@ import {
   EdgespanSchema,
   type Observation,
   ObservationSchema,
+  PeerSearchSchema,
+  RelayOfferSchema,
 } from "../../proto/gen/edgespan/discovery/affiliate_ext_pb.ts";
 import {
   formatAddrPort,
@@ -105,6 +108,12 @@ function encodeExtension(ext: AffiliateEdgespan, room: number): Uint8Array {
       endpoint: endpointToPB(o.endpoint),
     })
   );
+  const searching = (ext.searching ?? []).map((s) =>
+    create(PeerSearchSchema, {
+      nodeId: s.affiliateID,
+      sinceMs: BigInt(Math.max(0, Math.trunc(s.since))),
+    })
+  );
   for (let n = observed.length; n >= 0; n--) {
     const bytes = toBinary(
       AffiliateExtensionSchema,
@@ -112,6 +121,15 @@ function encodeExtension(ext: AffiliateEdgespan, room: number): Uint8Array {
         edgespan: create(EdgespanSchema, {
           advertised,
           observed: observed.slice(0, n),
+          searching,
+          ...(ext.relay
+            ? {
+              relay: create(RelayOfferSchema, {
+                controlPort: ext.relay.controlPort,
+                priority: ext.relay.priority,
+              }),
+            }
+            : {}),
         }),
       }),
     );
@@ -267,7 +285,7 @@ function decodeExtension(
       skip(`edgespan.observed[${i}]`, message(err));
     }
   });
-  return {
+  const out: AffiliateEdgespan = {
     advertised: eachItem(
       ext.advertised,
       "edgespan.advertised",
@@ -276,6 +294,23 @@ function decodeExtension(
     ),
     observed,
   };
+  ext.searching.forEach((s, i) => {
+    const since = Number(s.sinceMs);
+    if (s.nodeId === "" || !Number.isSafeInteger(since)) {
+      skip(`edgespan.searching[${i}]`, "no node id or a bad time");
+      return;
+    }
+    (out.searching ??= []).push({ affiliateID: s.nodeId, since });
+  });
+  if (ext.relay) {
+    const port = ext.relay.controlPort;
+    if (port === 0 || port > 65535) {
+      skip("edgespan.relay", `control port ${port} is out of range`);
+    } else {
+      out.relay = { controlPort: port, priority: ext.relay.priority };
+    }
+  }
+  return out;
 }
 
 function decodeKubeSpan(

@@ -10,4 +10,11 @@ export {
   type LearnedInput,
   type LearnedResult,
 } from "./learned.ts";
+export {
+  ENDPOINTS_PER_AFFILIATE,
+  SELF_MAPPINGS_MAX,
+  type SelfMappingInput,
+  type SelfMappingResult,
+  selfMappings,
+} from "./self_mapping.ts";
 export { learnedEndpointsPlugin } from "./plugin.ts";

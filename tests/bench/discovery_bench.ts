@@ -5,6 +5,12 @@
  *
  *   deno run -A tests/bench/discovery_bench.ts [--watchers N] [--probes N]
  *     [--server-v8-flags F]  (V8 flags of the server; default: core/runtime_flags.ts)
+ *     [--store memory|etcd]  (etcd: a 3-member etcd on loopback, Debian etcd-server)
+ *     [--replicas N]         (servers sharing the etcd store; watchers, seed,
+ *                             probes and updates spread over them)
+ *
+ * `tests/bench/discovery_store_bench.ts` runs memory / etcd × 1 / 2 replicas
+ * and prints them side by side.
  *
  * The server runs as its own process (`discovery serve`); the watchers are
  * raw HTTP/2 streams that only count gRPC frames, so the client side stays
@@ -17,6 +23,7 @@ import { WatchRequestSchema } from "../../proto/gen/sidero/discovery/server/clus
 import { rawClient } from "../plugins/discovery_service/_harness.ts";
 import { openRawWatchers } from "./_raw_watchers.ts";
 import { V8_FLAGS } from "../../core/runtime_flags.ts";
+import { type EtcdCluster, startEtcdCluster } from "../_tools/etcd_cluster.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,8 +34,20 @@ const { values } = parseArgs({
     probes: { type: "string", default: "200" },
     connections: { type: "string", default: "10" },
     "server-v8-flags": { type: "string", default: V8_FLAGS },
+    store: { type: "string", default: "memory" },
+    replicas: { type: "string", default: "1" },
   },
 });
+const STORE = values.store;
+const REPLICAS = Number(values.replicas);
+if (STORE !== "memory" && STORE !== "etcd") {
+  console.error(`--store must be memory or etcd, got "${STORE}"`);
+  Deno.exit(2);
+}
+if (STORE === "memory" && REPLICAS !== 1) {
+  console.error("--replicas > 1 needs --store etcd (memory is one process)");
+  Deno.exit(2);
+}
 const WATCHERS = Number(values.watchers);
 const AFFILIATES = Number(values.affiliates);
 const ENDPOINTS = Number(values.endpoints);
@@ -49,40 +68,58 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-const server = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    ...(values["server-v8-flags"]
-      ? [`--v8-flags=${values["server-v8-flags"]}`]
-      : []),
-    new URL("../../plugins/discovery_service/server/cli.ts", import.meta.url)
-      .pathname,
-    "--listen",
-    "127.0.0.1:0",
-    "--rate",
-    "1000000",
-    "--burst",
-    "1000000",
-  ],
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const errReader = server.stderr.pipeThrough(new TextDecoderStream())
-  .getReader();
-let port = 0;
-let log = "";
-while (port === 0) {
-  const r = await errReader.read();
-  if (r.done) throw new Error(`server exited: ${log}`);
-  log += r.value;
-  port = Number(/"port":(\d+)/.exec(log)?.[1] ?? 0);
-}
-(async () => {
-  while (!(await errReader.read()).done) { /* drain */ }
-})();
+let etcd: EtcdCluster | undefined;
+if (STORE === "etcd") etcd = await startEtcdCluster();
 
-const client = rawClient(port);
+async function startServer(): Promise<{ pid: number; port: number }> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      ...(values["server-v8-flags"]
+        ? [`--v8-flags=${values["server-v8-flags"]}`]
+        : []),
+      new URL("../../plugins/discovery_service/server/cli.ts", import.meta.url)
+        .pathname,
+      "--listen",
+      "127.0.0.1:0",
+      "--rate",
+      "1000000",
+      "--burst",
+      "1000000",
+      ...(etcd
+        ? [
+          "--store",
+          `etcd://${
+            etcd.endpoints.map((e) => e.slice("http://".length)).join(",")
+          }`,
+        ]
+        : []),
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const errReader = server.stderr.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let port = 0;
+  let log = "";
+  while (port === 0) {
+    const r = await errReader.read();
+    if (r.done) throw new Error(`server exited: ${log}`);
+    log += r.value;
+    port = Number(/"port":(\d+)/.exec(log)?.[1] ?? 0);
+  }
+  (async () => {
+    while (!(await errReader.read()).done) { /* drain */ }
+  })();
+  return { pid: server.pid, port };
+}
+
+const servers: { pid: number; port: number }[] = [];
+for (let i = 0; i < REPLICAS; i++) servers.push(await startServer());
+const server = servers[0]!;
+const port = server.port;
+const clients = servers.map((s) => rawClient(s.port));
 const ttl = create(DurationSchema, { seconds: 1800n });
 const rnd = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const endpointsOf = (i: number) =>
@@ -94,7 +131,7 @@ const endpointsOf = (i: number) =>
   });
 
 console.log(
-  `server pid ${server.pid} port ${port}; idle RSS ${
+  `store ${STORE}, ${REPLICAS} replica(s); server pid ${server.pid} port ${port}; idle RSS ${
     rssMB(server.pid).rss.toFixed(0)
   } MB`,
 );
@@ -105,7 +142,7 @@ let next = 0;
 await Promise.all(Array.from({ length: 32 }, async () => {
   while (next < AFFILIATES) {
     const i = next++;
-    await client.affiliateUpdate({
+    await clients[i % REPLICAS]!.affiliateUpdate({
       clusterId: CLUSTER,
       affiliateId: `node-${i}`,
       affiliateData: rnd(400),
@@ -135,11 +172,22 @@ let snapshotBytes = 0;
 t0 = performance.now();
 let allSnapshots!: () => void;
 const snapshotDone = new Promise<void>((r) => (allSnapshots = r));
-const raw = await openRawWatchers(port, body, WATCHERS, SESSIONS, (w) => {
-  snapshotBytes += w.snapshotBytes;
-  if (++snapshots === WATCHERS) allSnapshots();
-});
-const watchers = raw.watchers;
+const raws = await Promise.all(servers.map((s, i) => {
+  const share = Math.floor(WATCHERS / REPLICAS) +
+    (i < WATCHERS % REPLICAS ? 1 : 0);
+  return openRawWatchers(
+    s.port,
+    body,
+    share,
+    Math.max(1, Math.round(SESSIONS / REPLICAS)),
+    (w) => {
+      snapshotBytes += w.snapshotBytes;
+      if (++snapshots === WATCHERS) allSnapshots();
+    },
+  );
+}));
+const watchers = raws.flatMap((r) => r.watchers);
+const raw = { close: () => raws.forEach((r) => r.close()) };
 await Promise.race([
   snapshotDone,
   new Promise((r) =>
@@ -172,7 +220,7 @@ for (let p = 0; p < PROBES && Date.now() < deadline - 10_000; p++) {
       };
     }
   });
-  await client.affiliateUpdate({
+  await clients[p % REPLICAS]!.affiliateUpdate({
     clusterId: CLUSTER,
     affiliateId: `node-${p % AFFILIATES}`,
     affiliateData: rnd(400),
@@ -196,9 +244,10 @@ let sent = 0;
 const until = performance.now() + 5_000;
 await Promise.all(Array.from({ length: 8 }, async () => {
   while (performance.now() < until) {
-    await client.affiliateUpdate({
+    const n = sent++;
+    await clients[n % REPLICAS]!.affiliateUpdate({
       clusterId: CLUSTER,
-      affiliateId: `node-${sent++ % AFFILIATES}`,
+      affiliateId: `node-${n % AFFILIATES}`,
       affiliateData: rnd(400),
       ttl,
     });
@@ -228,6 +277,6 @@ console.log(
 );
 
 raw.close();
-Deno.kill(server.pid, "SIGKILL");
-await server.status;
+for (const s of servers) Deno.kill(s.pid, "SIGKILL");
+await etcd?.stop();
 Deno.exit(0);

@@ -4,7 +4,7 @@
  * 1000 peers through ours vs `wg show <if> dump`. Prints medians and ratios
  * (ours/theirs) measured in the same run; never fails on timing.
  *
- *   deno run -A tests/bench/wg_bench.ts [peers=1000] [rounds=5]
+ *   deno run -A tests/bench/wg_bench.ts [peers=1000] [rounds=9]
  *
  * The kernel variant runs inside the VM tier (tests/vm/run.sh prints
  * `@@bench kernel ...` lines).
@@ -21,7 +21,7 @@ import {
 import { userspaceSkipReason } from "../ffi/wireguard/_userspace_env.ts";
 
 const n = Number(Deno.args[0] ?? 1000);
-const rounds = Number(Deno.args[1] ?? 5);
+const rounds = Number(Deno.args[1] ?? 9);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,33 +62,52 @@ await withNetns("wgbench", async (ns) => {
       get: [] as number[],
       dump: [] as number[],
     };
+    const settle = () => new Promise((r) => setTimeout(r, 150));
+    const oursSet = () =>
+      timed(() =>
+        wg.configure(ours, {
+          privateKey: priv,
+          listenPort: 40000,
+          replacePeers: true,
+          peers: peers.map(peerConfig),
+        })
+      );
+    const theirsSet = () => timed(() => runOk("wg", ["setconf", theirs, conf]));
+    let got = 0;
+    const oursGet = () =>
+      timed(async () => {
+        got = (await wg.device(ours)).peers.length;
+      });
+    const theirsGet = () => timed(() => runOk("wg", ["show", ours, "dump"]));
+    // warm up (JIT) untimed, as a long-running agent is (it reads the
+    // device twice a pass); routes_bench does the same
+    await oursSet();
+    await theirsSet();
+    for (let i = 0; i < 10; i++) await oursGet();
     for (let r = 0; r < rounds; r++) {
-      // Start every round from an empty device on both sides.
+      // Start every round from an empty device on both sides, and let
+      // wireguard-go finish tearing down the old peers before timing; the
+      // side measured first alternates, so neither pays for the other.
       await wg.configure(ours, { replacePeers: true, peers: [] });
       await runOk("wg", ["setconf", theirs, empty]);
-      t.set.push(
-        await timed(() =>
-          wg.configure(ours, {
-            privateKey: priv,
-            listenPort: 40000,
-            replacePeers: true,
-            peers: peers.map(peerConfig),
-          })
-        ),
-      );
-      t.wgSet.push(await timed(() => runOk("wg", ["setconf", theirs, conf])));
-      let got = 0;
-      t.get.push(
-        await timed(async () => {
-          got = (await wg.device(ours)).peers.length;
-        }),
-      );
-      t.dump.push(await timed(() => runOk("wg", ["show", ours, "dump"])));
+      await settle();
+      const first = r % 2 === 0;
+      if (first) t.set.push(await oursSet());
+      t.wgSet.push(await theirsSet());
+      if (!first) t.set.push(await oursSet());
+      await settle();
+      if (first) t.get.push(await oursGet());
+      t.dump.push(await theirsGet());
+      if (!first) t.get.push(await oursGet());
       if (got !== n) throw new Error(`read back ${got} peers, want ${n}`);
     }
     const f = (x: number) => `${x.toFixed(1)}ms`;
-    const ratio = (a: number[], b: number[]) =>
-      (median(a) / median(b)).toFixed(2);
+    const ratio = (a: number[], b: number[]) => {
+      const each = a.map((x, i) => x / b[i]!);
+      return `${(median(a) / median(b)).toFixed(2)} (rounds ${
+        Math.min(...each).toFixed(2)
+      }–${Math.max(...each).toFixed(2)})`;
+    };
     console.log(
       `userspace wireguard-go, ${n} peers, median of ${rounds} rounds`,
     );

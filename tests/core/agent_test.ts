@@ -1,4 +1,4 @@
-import { Agent } from "../../core/agent.ts";
+import { Agent, type AgentOptions } from "../../core/agent.ts";
 import { ConfigError } from "../../core/config/load.ts";
 import { silentLogger } from "../../core/log/logger.ts";
 import {
@@ -120,30 +120,47 @@ const DEFAULT_HOST: HostAddress[] = [
   }),
 ];
 
-async function start(
-  configPath: string,
-  dir: string,
-  plugins: AnyPluginDefinition[],
-  host: HostAddress[] = DEFAULT_HOST,
-) {
-  return await Agent.start({
-    configPath,
-    plugins,
+/**
+ * Starts an agent on `env`'s config (host addresses, sysfs and a silent log
+ * faked unless `options` says otherwise), runs `body`, then stops the agent
+ * and removes the folder whatever happened.
+ */
+async function withAgent(
+  env: { dir: string; configPath: string },
+  options: Partial<AgentOptions>,
+  body: (agent: Agent) => Promise<void>,
+): Promise<void> {
+  const agent = await Agent.start({
+    configPath: env.configPath,
+    plugins: BUILTIN_PLUGINS,
     log: silentLogger(),
-    sysfsRoot: `${dir}/sys`,
-    hostAddresses: { addresses: () => Promise.resolve(host) },
+    sysfsRoot: `${env.dir}/sys`,
+    hostAddresses: hostAddresses(DEFAULT_HOST),
+    ...options,
   });
+  try {
+    await body(agent);
+  } finally {
+    await agent.stop();
+    await Deno.remove(env.dir, { recursive: true });
+  }
 }
+
+/** The built-in plugins plus `extra`, as the agent takes them. */
+const withBuiltins = (...extra: AnyPluginDefinition[]) =>
+  [...BUILTIN_PLUGINS, ...extra] as AnyPluginDefinition[];
+
+/** Host addresses as the netlink reader would give them. */
+const hostAddresses = (host: HostAddress[]) => ({
+  addresses: () => Promise.resolve(host),
+});
 
 Deno.test("Agent publishes its affiliate and merges remote ones", async () => {
   const { dir, configPath } = await setup();
   const published: AffiliateSpec[] = [];
-  const agent = await start(
-    configPath,
-    dir,
-    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
-  );
-  try {
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(fakeDiscovery(published)),
+  }, async (agent) => {
     await agent.settle();
     assertEquals(
       agent.identity.spec.address,
@@ -176,21 +193,15 @@ Deno.test("Agent publishes its affiliate and merges remote ones", async () => {
       ),
       false,
     );
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Agent with kubespan disabled publishes its affiliate without a KubeSpan block", async () => {
   const { dir, configPath } = await setup("", { kubespan: false });
   const published: AffiliateSpec[] = [];
-  const agent = await start(
-    configPath,
-    dir,
-    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
-  );
-  try {
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(fakeDiscovery(published)),
+  }, async (agent) => {
     await agent.settle();
     const local = published.at(-1)!;
     assertEquals(local.addresses, ["192.0.2.10"]);
@@ -200,10 +211,7 @@ Deno.test("Agent with kubespan disabled publishes its affiliate without a KubeSp
       agent.identity.nodeId,
     )!.spec;
     assertEquals(stored.kubespan, undefined);
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Agent publishes addresses of up links only, sorted, never pod networks", async () => {
@@ -219,11 +227,9 @@ Deno.test("Agent publishes addresses of up links only, sorted, never pod network
   await Deno.writeTextFile(configPath, patched);
   const published: AffiliateSpec[] = [];
   const noCarrier = { operational: true, physical: true, carrier: false };
-  const agent = await start(
-    configPath,
-    dir,
-    [...BUILTIN_PLUGINS, fakeDiscovery(published)] as AnyPluginDefinition[],
-    [
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(fakeDiscovery(published)),
+    hostAddresses: hostAddresses([
       hostAddr("192.0.2.10/24", "eth1"),
       hostAddr("2001:db8::10/64", "eth1"),
       hostAddr("10.0.0.5/24", "eth0"),
@@ -231,9 +237,8 @@ Deno.test("Agent publishes addresses of up links only, sorted, never pod network
       hostAddr("10.244.1.1/24", "cni0"),
       hostAddr("fe80::1/64", "eth0", { scope: "link" }),
       hostAddr("fd7f:175a:b97c:5603::9/64", "siderolink"),
-    ],
-  );
-  try {
+    ]),
+  }, async (agent) => {
     await agent.settle();
     const local = published.at(-1)!;
     assertEquals(local.addresses, ["10.0.0.5", "192.0.2.10", "2001:db8::10"]);
@@ -245,10 +250,7 @@ Deno.test("Agent publishes addresses of up links only, sorted, never pod network
       "198.51.100.1:5000",
     ]);
     assertEquals(local.kubespan?.additionalAddresses, ["10.244.0.0/16"]);
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Agent survives a throwing plugin and reports it", async () => {
@@ -256,16 +258,9 @@ Deno.test("Agent survives a throwing plugin and reports it", async () => {
     "plugins: {exploding-filter: true}\n",
   );
   const published: AffiliateSpec[] = [];
-  const agent = await start(
-    configPath,
-    dir,
-    [
-      ...BUILTIN_PLUGINS,
-      exploding,
-      fakeDiscovery(published),
-    ] as AnyPluginDefinition[],
-  );
-  try {
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(exploding, fakeDiscovery(published)),
+  }, async (agent) => {
     await agent.settle();
     assertEquals(agent.reconcileStats.errors, 0);
     assertEquals(published.length, 1, "the pass still published");
@@ -275,53 +270,46 @@ Deno.test("Agent survives a throwing plugin and reports it", async () => {
       "failed",
       'Plugin "exploding-filter" failed in advertised: kaboom',
     ]);
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Agent reload applies a valid file and rejects an invalid one without change", async () => {
   const { dir, configPath, write } = await setup();
-  const agent = await start(
-    configPath,
-    dir,
-    [...BUILTIN_PLUGINS] as AnyPluginDefinition[],
+  await withAgent(
+    { dir, configPath },
+    { plugins: BUILTIN_PLUGINS },
+    async (agent) => {
+      await write("plugins: {endpoint-cycling: false}\n");
+      await agent.reload();
+      assertEquals(
+        agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
+          .state,
+        "disabled",
+      );
+      await write("wireguard: {listenPort: 0}\n");
+      const err = await assertRejects(() => agent.reload(), ConfigError);
+      assertStringIncludes(
+        err.message,
+        "wireguard.listenPort: 0 is below the minimum 1",
+      );
+      assertEquals(
+        agent.config.plugins["endpoint-cycling"]?.enabled,
+        false,
+        "the running config is kept",
+      );
+      await agent.setPluginEnabled("endpoint-cycling", true);
+      assertEquals(
+        agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
+          .state,
+        "running",
+      );
+      await assertRejects(
+        () => agent.setPluginEnabled("endpoint-cycle", true),
+        Error,
+        'did you mean "endpoint-cycling"',
+      );
+    },
   );
-  try {
-    await write("plugins: {endpoint-cycling: false}\n");
-    await agent.reload();
-    assertEquals(
-      agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
-        .state,
-      "disabled",
-    );
-    await write("wireguard: {listenPort: 0}\n");
-    const err = await assertRejects(() => agent.reload(), ConfigError);
-    assertStringIncludes(
-      err.message,
-      "wireguard.listenPort: 0 is below the minimum 1",
-    );
-    assertEquals(
-      agent.config.plugins["endpoint-cycling"]?.enabled,
-      false,
-      "the running config is kept",
-    );
-    await agent.setPluginEnabled("endpoint-cycling", true);
-    assertEquals(
-      agent.store.get<PluginStatusSpec>("plugins", "endpoint-cycling")!.spec
-        .state,
-      "running",
-    );
-    await assertRejects(
-      () => agent.setPluginEnabled("endpoint-cycle", true),
-      Error,
-      'did you mean "endpoint-cycling"',
-    );
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
 });
 
 Deno.test("edgespan run keeps its identity across restarts and stops cleanly on SIGTERM", async () => {
@@ -375,24 +363,14 @@ Deno.test("edgespan run keeps its identity across restarts and stops cleanly on 
 Deno.test("Agent.leave() asks every discovery plugin to delete the node", async () => {
   const { dir, configPath } = await setup();
   const left: string[] = [];
-  const agent = await Agent.start({
-    configPath,
-    plugins: [
-      ...BUILTIN_PLUGINS,
-      fakeDiscovery([], left),
-    ] as AnyPluginDefinition[],
-    log: silentLogger(),
-    sysfsRoot: `${dir}/sys`,
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(fakeDiscovery([], left)),
     startLoop: false,
-  });
-  try {
+  }, async (agent) => {
     assert((await agent.leave()).includes("fake-discovery"));
     assertEquals(left, ["left"]);
     assertEquals(agent.reconcileStats.runs, 0, "a one-shot agent runs no pass");
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 async function portOpen(port: number): Promise<boolean> {
@@ -430,17 +408,9 @@ Deno.test("the embedded discovery service is a plugin: listed, switchable, its r
       });
     },
   };
-  const agent = await Agent.start({
-    configPath,
-    plugins: BUILTIN_PLUGINS,
-    log: silentLogger(),
-    sysfsRoot: `${dir}/sys`,
-    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
-    mesh,
-  });
-  const status = () =>
-    agent.store.get<PluginStatusSpec>("plugins", "discovery-server")!.spec;
-  try {
+  await withAgent({ dir, configPath }, { mesh }, async (agent) => {
+    const status = () =>
+      agent.store.get<PluginStatusSpec>("plugins", "discovery-server")!.spec;
     await waitPort(port, true);
     assertEquals([status().kind, status().state], ["tunnelBypass", "running"]);
     await agent.settle();
@@ -459,10 +429,7 @@ Deno.test("the embedded discovery service is a plugin: listed, switchable, its r
     assertEquals(hooks.tunnelBypass.replyPorts().flatMap((r) => r.value), []);
     await agent.setPluginEnabled("discovery-server", true);
     await waitPort(port, true);
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assertEquals(await portOpen(port), false, "stopping the agent stops it");
 });
 
@@ -473,22 +440,11 @@ Deno.test("a one-shot agent (as leave runs) never binds the embedded discovery s
   const { dir, configPath } = await setup(
     `discovery: {endpoints: ["http://127.0.0.1:${port}"], serve: {listen: "127.0.0.1:${port}"}}\n`,
   );
-  const agent = await Agent.start({
-    configPath,
-    plugins: BUILTIN_PLUGINS,
-    log: silentLogger(),
-    sysfsRoot: `${dir}/sys`,
-    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
-    startLoop: false,
-  });
-  try {
+  await withAgent({ dir, configPath }, { startLoop: false }, async () => {
     // The supervisor would bind within milliseconds; give it ample time.
     await new Promise((r) => setTimeout(r, 300));
     assertEquals(await portOpen(port), false);
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("Agent stores what a failing mesh pass produced before it failed", async () => {
@@ -511,19 +467,14 @@ Deno.test("Agent stores what a failing mesh pass produced before it failed", asy
     },
   };
   const log = silentLogger();
-  const agent = await Agent.start({
-    configPath,
-    plugins: BUILTIN_PLUGINS,
+  await withAgent({ dir, configPath }, {
     log: {
       ...log,
       error: (message: string, fields?: Record<string, unknown>) =>
         void errors.push({ message, ...fields }),
     } as typeof log,
-    sysfsRoot: `${dir}/sys`,
-    hostAddresses: { addresses: () => Promise.resolve(DEFAULT_HOST) },
     mesh,
-  });
-  try {
+  }, async (agent) => {
     await agent.settle();
     assertEquals(agent.store.list("peerspecs").map((r) => r.id), ["KEY-b"]);
     assertEquals(agent.store.list("peerstatuses"), [], "left as they were");
@@ -532,8 +483,5 @@ Deno.test("Agent stores what a failing mesh pass produced before it failed", asy
       ["Error: link down"],
       "the cause is logged, not the wrapper",
     );
-  } finally {
-    await agent.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

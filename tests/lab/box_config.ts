@@ -5,7 +5,7 @@
  * @module
  */
 import type { ModeSettings } from "./modes.ts";
-import type { BoxPlan } from "./plan.ts";
+import { type BoxPlan, RELAY_LEG_PORTS } from "./plan.ts";
 
 /** Inputs of {@linkcode renderBoxConfig}. */
 export interface BoxConfigInput {
@@ -20,9 +20,20 @@ export interface BoxConfigInput {
 
 /** Renders the YAML site config of one box (wireguard-go backend). */
 export function renderBoxConfig(input: BoxConfigInput): string {
+  const relay = input.box.spec.relay;
   const plugins = Object.entries(input.mode.plugins)
     .map(([name, on]) => {
-      const options = on ? input.mode.pluginOptions[name] : undefined;
+      const options = on
+        ? name === "peer-relay" && relay
+          ? {
+            serve: "true",
+            ports: RELAY_LEG_PORTS,
+            ...(relay.maxPairs ? { maxPairs: relay.maxPairs } : {}),
+            ...(relay.priority ? { priority: relay.priority } : {}),
+            ...input.mode.pluginOptions[name],
+          }
+          : input.mode.pluginOptions[name]
+        : undefined;
       if (!options) return `  ${name}: ${on}`;
       const fields = Object.entries(options).map(([k, v]) => `${k}: ${v}`);
       return `  ${name}: {enabled: true, ${fields.join(", ")}}`;
@@ -47,6 +58,7 @@ api:
   socket: ${input.dir}/api.sock
 reconcile:
   interval: ${input.mode.reconcileInterval}
+  handshakePoll: ${input.mode.handshakePoll}
 log:
   format: logfmt
   level: info

@@ -28,6 +28,7 @@ export const LAB_PACKAGES = [
   "wireguard-go",
   "busybox-static",
   "conntrack",
+  "tcpdump",
 ];
 
 const USAGE =

@@ -42,6 +42,8 @@ export const KUBESPAN_PLUGINS: readonly string[] = [
 export interface ModeSettings {
   /** `reconcile.interval`. */
   reconcileInterval: string;
+  /** `reconcile.handshakePoll`: extra passes while handshakes are pending. */
+  handshakePoll: boolean;
   /** `kubespan.harvestExtraEndpoints`. */
   harvestExtraEndpoints: boolean;
   /** The `plugins:` map: every built-in plugin switched explicitly. */
@@ -73,6 +75,8 @@ export function modeSettings(
   return mode === "kubespan"
     ? {
       reconcileInterval: "30s",
+      // KubeSpan passes on its tick and on input changes only.
+      handshakePoll: false,
       harvestExtraEndpoints: false,
       plugins,
       // Talos says Hello once per connection; edgespan repeats it every 30 s.
@@ -80,6 +84,7 @@ export function modeSettings(
     }
     : {
       reconcileInterval: "1s",
+      handshakePoll: true,
       harvestExtraEndpoints: true,
       plugins,
       pluginOptions: {},

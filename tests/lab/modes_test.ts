@@ -19,6 +19,7 @@ const BUILTINS = [
 Deno.test("modeSettings() kubespan: KubeSpan's plugins, tick and harvesting only", () => {
   assertEquals(modeSettings("kubespan", BUILTINS), {
     reconcileInterval: "30s",
+    handshakePoll: false,
     harvestExtraEndpoints: false,
     plugins: {
       "endpoint-filter": true,
@@ -34,6 +35,7 @@ Deno.test("modeSettings() kubespan: KubeSpan's plugins, tick and harvesting only
 Deno.test("modeSettings() edgespan: every built-in plugin but other discovery sources", () => {
   assertEquals(modeSettings("edgespan", BUILTINS), {
     reconcileInterval: "1s",
+    handshakePoll: true,
     harvestExtraEndpoints: true,
     plugins: {
       "endpoint-filter": true,

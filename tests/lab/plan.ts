@@ -127,6 +127,9 @@ export function planLab(scenario: Scenario, suffix: string): LabPlan {
   return { suffix, internet, sites };
 }
 
+/** The UDP ports of a lab relay's legs (its `peer-relay` option `ports`). */
+export const RELAY_LEG_PORTS = "51900-51999";
+
 /**
  * The router's nftables rule set. Inbound is dropped unless it is a reply
  * (or UDP 51820 to an open site's LAN): dropped, not accepted, because an
@@ -140,8 +143,11 @@ export function routerRuleset(site: SitePlan): string {
     : site.spec.router === "symmetric"
     ? `    oifname "wan0" ip saddr ${site.lan4} masquerade random,fully-random\n`
     : "";
+  const relays = site.spec.boxes.some((b) => b.relay);
   const openIn = site.spec.router === "open"
-    ? `    iifname "wan0" oifname "lan0" udp dport 51820 accept\n`
+    ? `    iifname "wan0" oifname "lan0" udp dport ${
+      relays ? `{ 51820, ${RELAY_LEG_PORTS} }` : "51820"
+    } accept\n`
     : "";
   return `table inet lab {
   chain input {

@@ -22,6 +22,11 @@ export interface PairResult {
   endpoints?: { ab: string; ba: string };
   /** Milliseconds after the event until pings crossed the tunnel both ways. */
   recoveredMs?: number;
+  /**
+   * The pair is up through a relay: the relay's label (both ends' views
+   * joined by `/` when they differ).
+   */
+  relay?: string;
 }
 
 /** The mid-run event and the recovery it was followed by. */
@@ -59,6 +64,7 @@ export interface TableRow {
   fullMesh: string;
   recover: string;
   direct: string;
+  relayed: string;
 }
 
 function seconds(ms: number): string {
@@ -70,7 +76,9 @@ export function directCell(r: ScenarioResult): string {
   if (r.error) return `lab error: ${r.error}`;
   const paths = new Map<string, number>();
   for (const p of r.pairs) {
-    if (p.up) paths.set(p.path ?? "?", (paths.get(p.path ?? "?") ?? 0) + 1);
+    if (p.up && !p.relay) {
+      paths.set(p.path ?? "?", (paths.get(p.path ?? "?") ?? 0) + 1);
+    }
   }
   const parts: string[] = [];
   if (paths.size > 0) {
@@ -90,7 +98,7 @@ export function directCell(r: ScenarioResult): string {
   if (down.length > 0) {
     parts.push(`not up: ${down.map((p) => `${p.a}–${p.b}`).join(", ")}`);
   }
-  const upAnyway = r.pairs.filter((p) => p.up && p.noDirectPath);
+  const upAnyway = r.pairs.filter((p) => p.up && !p.relay && p.noDirectPath);
   if (upAnyway.length > 0) {
     parts.push(
       `up although marked without direct path: ${
@@ -99,6 +107,16 @@ export function directCell(r: ScenarioResult): string {
     );
   }
   return parts.join("; ") || "—";
+}
+
+/** Which up pairs go through a relay, and through which. */
+export function relayedCell(r: ScenarioResult): string {
+  if (r.error) return "—";
+  const relayed = r.pairs.filter((p) => p.up && p.relay);
+  if (relayed.length === 0) return "—";
+  return `${relayed.length}: ${
+    relayed.map((p) => `${p.a}–${p.b} via ${p.relay}`).join(", ")
+  }`;
 }
 
 /** The table row of one result. */
@@ -127,6 +145,7 @@ export function tableRow(r: ScenarioResult): TableRow {
       : `never (limit ${seconds(r.meshLimitMs)})`,
     recover,
     direct: directCell(r),
+    relayed: relayedCell(r),
   };
 }
 
@@ -137,6 +156,7 @@ const HEADER = [
   "time to full mesh",
   "time to recover (9, 10)",
   "direct or not",
+  "relayed",
 ];
 
 function cells(row: TableRow): string[] {
@@ -147,6 +167,7 @@ function cells(row: TableRow): string[] {
     row.fullMesh,
     row.recover,
     row.direct,
+    row.relayed,
   ];
 }
 

@@ -37,6 +37,7 @@ Deno.test("tableRow() a full mesh: pairs, time and paths", () => {
     fullMesh: "3.2 s",
     recover: "—",
     direct: "direct: 2 WAN, 1 LAN",
+    relayed: "—",
   });
 });
 
@@ -105,8 +106,31 @@ Deno.test("directCell() a pair that should connect but did not is 'not up'", () 
 Deno.test("renderMarkdown() one header, one row per result", () => {
   assertEquals(
     renderMarkdown([symmetric]),
-    "| scenario | mode | pairs up / total | time to full mesh | time to recover (9, 10) | direct or not |\n" +
-      "|---|---|---|---|---|---|\n" +
-      "| 6. both symmetric | kubespan | 0/1 | never (limit 150.0 s) | — | no direct path: w1–w2 (relay needed) |\n",
+    "| scenario | mode | pairs up / total | time to full mesh | time to recover (9, 10) | direct or not | relayed |\n" +
+      "|---|---|---|---|---|---|---|\n" +
+      "| 6. both symmetric | kubespan | 0/1 | never (limit 150.0 s) | — | no direct path: w1–w2 (relay needed) | — |\n",
   );
+});
+
+Deno.test("tableRow() a relayed pair is counted as relayed, not direct", () => {
+  const row = tableRow({
+    ...symmetric,
+    mode: "edgespan",
+    pairs: [
+      { a: "relay", b: "w1", noDirectPath: false, up: true, path: "WAN" },
+      { a: "relay", b: "w2", noDirectPath: false, up: true, path: "WAN" },
+      {
+        a: "w1",
+        b: "w2",
+        noDirectPath: true,
+        up: true,
+        path: "WAN",
+        relay: "relay",
+      },
+    ],
+    fullMeshMs: 12_400,
+  });
+  assertEquals(row.pairsUp, "3/3");
+  assertEquals(row.direct, "direct: 2 WAN");
+  assertEquals(row.relayed, "1: w1–w2 via relay");
 });

@@ -46,6 +46,28 @@ export interface RunOptions {
   limits?: LabLimits;
   /** Progress lines. @default nothing */
   progress?: (line: string) => void;
+  /**
+   * Runs on the live lab once the mesh phase (and event) is over, before
+   * everything is removed; a throw is the run's error. @default none
+   */
+  during?: (lab: RunningLab, result: ScenarioResult) => Promise<void>;
+}
+
+/** The live lab, for {@linkcode RunOptions.during}. */
+export interface RunningLab {
+  plan: LabPlan;
+  /** Network namespace of a box. */
+  netns(box: string): string;
+  /** A box's agent log file. */
+  logFile(box: string): string;
+  /** A box's peer statuses, by peer label. */
+  statuses(box: string): Promise<Map<string, PeerStatusSpec>>;
+  /** A box's mesh address (no length). */
+  meshAddress(box: string): Promise<string>;
+  /** Stops a box's agent (its WireGuard link goes with it). */
+  stopAgent(box: string): Promise<void>;
+  /** The agent's process id (for CPU figures). */
+  pid(box: string): number;
 }
 
 interface Agent {
@@ -66,7 +88,8 @@ async function entry(): Promise<string> {
   throw new Error(`Cannot find main.ts or mod.ts in ${ROOT}`);
 }
 
-async function spawnIn(
+/** Starts the tree's CLI in a namespace, output appended to `log`. */
+export async function spawnIn(
   netns: string,
   args: string[],
   log: string,
@@ -100,7 +123,8 @@ async function spawnIn(
   return process;
 }
 
-async function stopProcess(p: Deno.ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s. */
+export async function stopProcess(p: Deno.ChildProcess): Promise<void> {
   try {
     p.kill("SIGTERM");
   } catch { /* gone */ }
@@ -113,7 +137,7 @@ async function stopProcess(p: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function randomBase64(n: number): string {
+export function randomBase64(n: number): string {
   return btoa(
     String.fromCharCode(...crypto.getRandomValues(new Uint8Array(n))),
   );
@@ -123,7 +147,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function waitFor(
+/** Polls `probe` every 250 ms until true; throws after `limitMs`. */
+export async function waitFor(
   what: string,
   limitMs: number,
   probe: () => Promise<boolean>,
@@ -191,6 +216,40 @@ async function pingOnce(netns: string, address: string): Promise<boolean> {
 const active = new Set<() => Promise<void>>();
 
 /** Cleans up every scenario still running (for a Ctrl-C handler). */
+/**
+ * Starts the lab's discovery service in the "internet" namespace and waits
+ * until it answers; its output goes to `logPath`.
+ */
+export async function startDiscovery(
+  plan: LabPlan,
+  logPath: string,
+): Promise<Deno.ChildProcess> {
+  const inet = plan.internet.netns;
+  const discovery = await spawnIn(inet, [
+    "discovery",
+    "serve",
+    "--listen",
+    plan.internet.discovery,
+  ], logPath);
+  await waitFor(
+    "the discovery service answering",
+    60_000,
+    async () =>
+      (await run("ip", [
+        "netns",
+        "exec",
+        inet,
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "/dev/null",
+        `http://${plan.internet.discovery}/healthz`,
+      ])).code === 0,
+  );
+  return discovery;
+}
+
 export async function cleanUpAll(): Promise<void> {
   await Promise.all([...active].map((f) => f()));
 }
@@ -234,29 +293,7 @@ export async function runScenario(
     lab = await buildLab(plan);
     await Deno.mkdir(base, { recursive: true });
     say(`scenario ${scenario.id} (${options.mode}): lab ${plan.suffix} built`);
-    const inet = plan.internet.netns;
-    discovery = await spawnIn(inet, [
-      "discovery",
-      "serve",
-      "--listen",
-      plan.internet.discovery,
-    ], `${base}/discovery.log`);
-    await waitFor(
-      "the discovery service answering",
-      60_000,
-      async () =>
-        (await run("ip", [
-          "netns",
-          "exec",
-          inet,
-          "busybox",
-          "wget",
-          "-q",
-          "-O",
-          "/dev/null",
-          `http://${plan.internet.discovery}/healthz`,
-        ])).code === 0,
-    );
+    discovery = await startDiscovery(plan, `${base}/discovery.log`);
     const mode = modeSettings(
       options.mode,
       BUILTIN_PLUGINS.map((p) => ({
@@ -327,6 +364,10 @@ export async function runScenario(
       const ab = last.get(p.a)?.get(p.b)?.endpoint ?? "";
       const ba = last.get(p.b)?.get(p.a)?.endpoint ?? "";
       p.endpoints = { ab, ba };
+      const relays = [last.get(p.a)?.get(p.b), last.get(p.b)?.get(p.a)]
+        .map((s) => s?.path ?? "")
+        .filter((x) => x.startsWith("relay:")).map((x) => x.slice(6));
+      if (p.up && relays.length > 0) p.relay = [...new Set(relays)].join("/");
       if (p.up) {
         p.path = [
           ...new Set([pathKind(plan, p.a, ab), pathKind(plan, p.b, ba)]),
@@ -342,6 +383,26 @@ export async function runScenario(
         limits,
         say,
       );
+    }
+    if (options.during) {
+      const agentOf = (box: string) => {
+        const a = agents.find((x) => x.box.spec.name === box);
+        if (!a) throw new RangeError(`No box "${box}" in this scenario`);
+        return a;
+      };
+      await options.during({
+        plan,
+        netns: (box) => agentOf(box).box.netns,
+        logFile: (box) => `${agentOf(box).dir}/agent.log`,
+        statuses: async (box) => (await snapshot([agentOf(box)])).get(box)!,
+        meshAddress: async (box) =>
+          (await apiList<{ address: string }>(agentOf(box).socket, "identity"))[
+            0
+          ]!
+            .spec.address.split("/")[0]!,
+        stopAgent: (box) => stopProcess(agentOf(box).process),
+        pid: (box) => agentOf(box).process.pid,
+      }, result);
     }
     return result;
   } catch (e) {

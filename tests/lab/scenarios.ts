@@ -22,6 +22,11 @@ export interface BoxSpec {
   name: string;
   /** WireGuard listen port. @default 51820 */
   listenPort?: number;
+  /**
+   * The box serves as a relay (`peer-relay` with `serve: true`, edgespan
+   * mode only); its site router lets the leg ports in. @default none
+   */
+  relay?: { maxPairs?: number; priority?: number };
 }
 
 /** One site: a router and the boxes on its LAN bridge. */
@@ -65,6 +70,12 @@ const open = (name: string, box: string): SiteSpec => ({
   name,
   router: "open",
   boxes: [{ name: box }],
+});
+/** An open site whose box relays for pairs that cannot meet. */
+const relaySite = (name: string, box: string): SiteSpec => ({
+  name,
+  router: "open",
+  boxes: [{ name: box, relay: {} }],
 });
 const behind = (
   name: string,
@@ -125,6 +136,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sites: [
       behind("home", "symmetric", ["w1"]),
       behind("office", "symmetric", ["w2"]),
+      relaySite("cloud", "relay"),
     ],
     noDirectPath: [["w1", "w2"]],
   },
@@ -134,6 +146,7 @@ export const SCENARIOS: readonly Scenario[] = [
     sites: [
       behind("home", "symmetric", ["w1"]),
       behind("office", "cone", ["w2"]),
+      relaySite("cloud", "relay"),
     ],
     // The cone router lets in only replies to what it sent (conntrack
     // filters by address and port). w1's router gives each destination a

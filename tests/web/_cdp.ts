@@ -126,6 +126,13 @@ export async function launch(
         ws.send(JSON.stringify({ id, method, params }));
       });
     await send("Page.enable");
+    // The viewport itself at the asked size (--window-size counts the frame).
+    await send("Emulation.setDeviceMetricsOverride", {
+      width: size.width,
+      height: size.height,
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
     await send("Page.navigate", { url });
     const evaluate = async <T>(expression: string): Promise<T> => {
       const r = await send("Runtime.evaluate", {

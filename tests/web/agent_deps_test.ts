@@ -4,11 +4,7 @@ import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import { attachApi } from "../../web/agent_deps.ts";
 import { unixSockaddr } from "../../ffi/sd_notify.ts";
 import { libc } from "../../ffi/libc.ts";
-import {
-  assert,
-  assertEquals,
-  assertStringIncludes,
-} from "../_tools/assert.ts";
+import { assert, assertEquals } from "../_tools/assert.ts";
 import { parsePrometheusText } from "./_prom_parser.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
@@ -52,7 +48,7 @@ Deno.test("attachApi serves a real agent, notifies systemd and keeps secrets in"
   try {
     const api = await attachApi(agent, "9.9.9");
     try {
-      assertStringIncludes(take() ?? "", "READY=1");
+      assertEquals(take(), "READY=1\nSTATUS=0/0 peers up");
       const token = (await Deno.readTextFile(`${dir}/state/api-token`)).trim();
       assertEquals(
         (await Deno.stat(`${dir}/state/api-token`)).mode! & 0o777,
@@ -91,6 +87,25 @@ Deno.test("attachApi serves a real agent, notifies systemd and keeps secrets in"
       });
       assertEquals(reload.status, 200);
       await reload.body?.cancel();
+      // systemd waits for a reload between RELOADING=1 and READY=1.
+      assertEquals(
+        [take(), take()],
+        ["RELOADING=1", "READY=1\nSTATUS=0/0 peers up"],
+      );
+      // STATUS= follows the peer count.
+      agent.store.set("peerstatuses", "K", {
+        label: "edge-b",
+        state: "up",
+        endpoint: "192.0.2.11:51820",
+        receiveBytes: 0,
+        transmitBytes: 0,
+        lastHandshakeTime: "",
+        lastUsedEndpoint: "",
+        lastEndpointChange: "",
+      });
+      assertEquals(take(), "STATUS=1/1 peers up");
+      agent.store.delete("peerstatuses", "K");
+      assertEquals(take(), "STATUS=0/0 peers up");
       const name = BUILTIN_PLUGINS[0]!.name;
       const off = await fetch(`${api.url}/v1/plugins/${name}/disable`, {
         method: "POST",

@@ -1,6 +1,6 @@
 import { serveApi } from "../../web/serve.ts";
 import type { PeerStatusSpec } from "../../core/resources/specs.ts";
-import { assert, assertEquals } from "../_tools/assert.ts";
+import { assert, assertEquals, assertMatch } from "../_tools/assert.ts";
 import { fakeAgent } from "./_fake_agent.ts";
 import { haveChromium, launch } from "./_cdp.ts";
 
@@ -14,12 +14,13 @@ if (!canRun) {
 interface Row {
   peer: string;
   state: string;
-  cells: string[];
+  cells: Record<string, string>;
 }
 
+/** Cells by their data-col name. */
 const ROWS = `[...document.querySelectorAll("#peers tbody tr")].map((tr) => ({
   peer: tr.dataset.peer, state: tr.dataset.state,
-  cells: [...tr.cells].map((c) => c.textContent) }))`;
+  cells: Object.fromEntries([...tr.cells].map((c) => [c.dataset.col, c.textContent])) }))`;
 
 Deno.test({
   name:
@@ -29,8 +30,12 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const fake = fakeAgent({ peers: 6 });
+    fake.deps.hostname = "edge-hq";
     const server = await serveApi(fake.deps, { listen: "127.0.0.1:0" });
-    const browser = await launch(`${server.url}/`);
+    const browser = await launch(`${server.url}/`, {
+      width: 1280,
+      height: 900,
+    });
     try {
       await browser.waitFor(
         `document.querySelectorAll("#peers tbody tr").length === 6`,
@@ -43,12 +48,47 @@ Deno.test({
       );
       const up = rows.find((r) => r.state === "up")!;
       const upSpec = statuses.find((s) => s.id === up.peer)!.spec;
-      assertEquals(up.cells[0], upSpec.label);
-      assertEquals(up.cells[1], upSpec.endpoint);
-      assert(/^\d+s$/.test(up.cells[3]!), `handshake age "${up.cells[3]}"`);
-      assert(/KiB|MiB|B$/.test(up.cells[4]!), `rx "${up.cells[4]}"`);
+      assertEquals(up.cells.label, upSpec.label);
+      assertEquals(up.cells.endpoint, upSpec.endpoint);
+      assert(
+        /^\d+s$/.test(up.cells.handshake!),
+        `handshake age "${up.cells.handshake}"`,
+      );
+      assert(/KiB|MiB|B$/.test(up.cells.rx!), `rx "${up.cells.rx}"`);
+      assertEquals(up.cells.reason, "");
       const never = rows.find((r) => r.state === "unknown")!;
-      assertEquals(never.cells[3], "never");
+      assertEquals(never.cells.handshake, "never");
+      assertEquals(
+        never.cells.reason,
+        "never had a handshake; endpoint last changed 1h ago",
+      );
+      const downRow = rows.find((r) => r.state === "down")!;
+      assertMatch(
+        downRow.cells.reason!,
+        /^no handshake for 10m(\ds)?; endpoint last changed 1h ago$/,
+      );
+      // Header and cards: host, version, readiness, N/M peers up.
+      await browser.waitFor(
+        `document.getElementById("host").textContent === "edge-hq"`,
+      );
+      const cards = await browser.evaluate<string[]>(
+        `["version", "ready", "count", "discovery"].map((id) => document.getElementById(id).textContent)`,
+      );
+      assertEquals(cards.slice(0, 3), [
+        "edgespan 0.1.0-test",
+        "ready",
+        `${statuses.filter((p) => p.spec.state === "up").length}/6peers up`,
+      ]);
+      // Plugins and their state.
+      const plugins = await browser.evaluate<string[][]>(
+        `[...document.querySelectorAll("#plugins tbody tr")].map((tr) => [tr.dataset.plugin, tr.dataset.state])`,
+      );
+      assertEquals(plugins.length, fake.store.list("plugins").length);
+      // The mesh picture names each peer with its advertised network.
+      const labels = await browser.evaluate<string[]>(
+        `[...document.querySelectorAll("#mesh text.label")].map((t) => [...t.children].map((s) => s.textContent).join(" "))`,
+      );
+      assert(labels.includes("edge-01 10.1.0.0/24"), labels.join("|"));
       // State colours: the badge of an up peer is green, a down one red.
       const colors = await browser.evaluate<Record<string, string>>(
         `Object.fromEntries(["up","down","unknown"].map((s) => [s,
@@ -90,8 +130,8 @@ Deno.test({
       const row = (await browser.evaluate<Row[]>(ROWS)).find((r) =>
         r.peer === downKey
       )!;
-      assertEquals(row.cells[0], "edge-recovered");
-      assertEquals(row.cells[4], "5.0 MiB");
+      assertEquals(row.cells.label, "edge-recovered");
+      assertEquals(row.cells.rx, "5.0 MiB");
       const png = await browser.screenshot();
       assertEquals([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
       await Deno.mkdir(".cache", { recursive: true });

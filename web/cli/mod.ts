@@ -7,3 +7,5 @@
  */
 export * from "./main.ts";
 export * from "./output.ts";
+export * from "./status.ts";
+export * from "./api_target.ts";

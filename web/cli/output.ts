@@ -11,6 +11,7 @@ import type {
   ResourceDefinition,
 } from "../../core/resources/store.ts";
 import { formatAge, formatBytes } from "../format.ts";
+import { type ApiResource, publicResource } from "../public_view.ts";
 
 /** Output formats of `edgespan get`. */
 export type OutputFormat = "table" | "yaml" | "json";
@@ -67,27 +68,44 @@ export function formatTable(
   return [line(headers), ...rows.map(line)].join("\n") + "\n";
 }
 
-/** Renders resources in a format. YAML separates resources with `---` as talosctl does. */
+/**
+ * Renders resources in a format, with the API's shape and RFC 3339 times:
+ * `json` is one document (the resource for `get TYPE ID`, else
+ * `{type, items}` as `GET /v1/<type>` answers); YAML separates resources
+ * with `---` as talosctl does.
+ */
 export function renderResources(
   def: ResourceDefinition,
   resources: readonly Resource[],
   format: OutputFormat,
   now: number,
+  options: { single?: boolean } = {},
 ): string {
   switch (format) {
     case "table":
       return formatTable(def, resources, now);
     case "json":
-      return resources.map((r) => JSON.stringify(r, null, 2)).join("\n") +
-        (resources.length ? "\n" : "");
+      return JSON.stringify(
+        options.single && resources.length === 1
+          ? publicResource(resources[0]!)
+          : { type: def.type, items: resources.map(listItem) },
+        null,
+        2,
+      ) + "\n";
     case "yaml":
-      return resources.map((r) =>
-        stringify({
-          id: r.id,
-          version: r.version,
-          updated: new Date(r.updated).toISOString(),
-          spec: r.spec,
-        })
-      ).join("---\n");
+      return resources.map((r) => stringify(listItem(r))).join("---\n");
   }
+}
+
+function listItem(r: Resource): Omit<ApiResource, "type"> {
+  const { type: _type, ...rest } = publicResource(r);
+  return rest;
+}
+
+/** A watch event as one NDJSON line: `{"kind":"updated","resource":{...}}`. */
+export function renderEventLine(
+  kind: "created" | "updated" | "deleted",
+  resource: Resource,
+): string {
+  return JSON.stringify({ kind, resource: publicResource(resource) }) + "\n";
 }

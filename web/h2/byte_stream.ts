@@ -5,11 +5,13 @@
  * client refuses a self-signed certificate that is marked as a CA when the
  * server presents it as its own ("CaUsedAsEndEntity"), which is what a plain
  * `openssl req -x509` makes and what Go clients (Talos) accept. `node:tls`
- * accepts it when it is given as the trusted CA.
+ * accepts it when it is given as the trusted CA. It is imported on the first
+ * TLS connection only, so an agent that never dials TLS does not load
+ * Deno's Node compatibility layer for it.
  *
  * @module
  */
-import tls from "node:tls";
+import type tls from "node:tls";
 
 /** What a connection reads and writes (a `Deno.Conn` fits). */
 export interface ByteStream {
@@ -109,8 +111,9 @@ function isIP(host: string): boolean {
 }
 
 /** Opens TLS to `target`; fails unless the server chooses `target.alpn`. */
-export function connectTls(target: TlsTarget): Promise<ByteStream> {
-  return new Promise((resolve, reject) => {
+export async function connectTls(target: TlsTarget): Promise<ByteStream> {
+  const tls = (await import("node:tls")).default;
+  return await new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: target.hostname,
       port: target.port,

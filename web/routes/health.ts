@@ -4,7 +4,13 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import type {
+  PeerStatusSpec,
+  PluginStatusSpec,
+  RelayPairSpec,
+} from "../../core/resources/specs.ts";
+import { buildInfo } from "../cli/build_info.ts";
+import { readProcessStats } from "../process_stats.ts";
 import { jsonResponse } from "../errors.ts";
 import {
   countEndpointChanges,
@@ -45,14 +51,23 @@ export function healthRoutes(
   });
 
   app.get("/metrics", () => {
+    // First: on a relay this refreshes the `relaypairs` read below.
+    const snapshot = deps.metrics();
     const body = renderMetrics({
       version: deps.version,
       ready: deps.readiness().ready,
       peers: store.list<PeerStatusSpec>("peerstatuses"),
+      relayPairs: store.list<RelayPairSpec>("relaypairs"),
       affiliates: store.list("affiliates").length,
       endpointChanges,
-      snapshot: deps.metrics(),
+      snapshot,
       now: now(),
+      commit: buildInfo().commit,
+      plugins: store.list<PluginStatusSpec>("plugins").map((r) => ({
+        name: r.id,
+        enabled: r.spec.enabled,
+      })),
+      process: readProcessStats(),
     });
     return new Response(body, {
       headers: { "content-type": METRICS_CONTENT_TYPE },

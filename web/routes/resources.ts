@@ -26,6 +26,8 @@ const ROUTES = [
   "GET /v1/<type>",
   "GET /v1/<type>/<id>",
   "GET /v1/watch[?type=<type>]",
+  "GET /v1/timeline",
+  "GET /v1/status",
   "GET /healthz",
   "GET /readyz",
   "GET /metrics",

@@ -6,6 +6,7 @@
  */
 import type { ConfigProblem, PluginSwitch } from "../types.ts";
 import { isMap, type Reader } from "../reader.ts";
+import { readSiteEntry } from "./site_plugin.ts";
 
 /** What the validator needs to know about a plugin to check its `plugins:` entry. */
 export interface KnownPlugin {
@@ -17,15 +18,33 @@ export interface KnownPlugin {
   validateOptions?(options: Record<string, unknown>): ConfigProblem[];
 }
 
-/** Reads `plugins`; entries for names not in `known` are unknown keys. */
+/**
+ * Reads `plugins`; entries for names not in `known` are unknown keys,
+ * unless they name a `module` (a site plugin, see `site_plugin.ts`).
+ */
 export function readPlugins(
   r: Reader,
   raw: unknown,
   known: readonly KnownPlugin[],
+  stateDir = "/var/lib/edgespan",
 ): Record<string, PluginSwitch> {
-  const pluginsRaw = r.map(raw, "plugins", known.map((p) => p.name));
+  const siteNames = isMap(raw)
+    ? Object.keys(raw).filter((k) => isMap(raw[k]) && "module" in raw[k])
+    : [];
+  const pluginsRaw = r.map(raw, "plugins", [
+    ...known.map((p) => p.name),
+    ...siteNames,
+  ]);
   const plugins: Record<string, PluginSwitch> = {};
   for (const [name, entry] of Object.entries(pluginsRaw)) {
+    if (siteNames.includes(name)) {
+      const sw = readSiteEntry(r, name, entry as Record<string, unknown>, {
+        builtIn: known.some((p) => p.name === name),
+        stateDir,
+      });
+      if (sw) plugins[name] = sw;
+      continue;
+    }
     const plugin = known.find((p) => p.name === name);
     if (!plugin) continue; // already reported as an unknown key
     const sw = readSwitch(r, plugin, entry);

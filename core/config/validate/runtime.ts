@@ -8,9 +8,29 @@ import { DEFAULT_RECONCILE_INTERVAL_MS, type LogConfig } from "../types.ts";
 import type { Reader } from "../reader.ts";
 import { parseDuration } from "../duration.ts";
 
-/** Reads `reconcile`, returning the interval in milliseconds (at least 100). */
-export function readReconcile(r: Reader, raw: unknown): number {
-  const rec = r.map(raw, "reconcile", ["interval"]);
+/** The `reconcile` section as the agent uses it. */
+export interface ReconcileSettings {
+  /** The tick in milliseconds (at least 100). */
+  intervalMs: number;
+  /** Extra passes while peers wait for a handshake (see the config type). */
+  handshakePoll: boolean;
+}
+
+/** Reads `reconcile`: the tick and whether handshakes are polled for. */
+export function readReconcile(r: Reader, raw: unknown): ReconcileSettings {
+  const rec = r.map(raw, "reconcile", ["interval", "handshakePoll"]);
+  return {
+    intervalMs: readInterval(r, rec.interval),
+    handshakePoll: r.bool(
+      rec.handshakePoll,
+      "reconcile.handshakePoll",
+      true,
+    ),
+  };
+}
+
+function readInterval(r: Reader, interval: unknown): number {
+  const rec = { interval };
   if (rec.interval === undefined || rec.interval === null) {
     return DEFAULT_RECONCILE_INTERVAL_MS;
   }

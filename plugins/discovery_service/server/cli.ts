@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../../core/args/parse_args.ts";
 import {
   FileReadError,
   readBoundedText,
@@ -30,7 +30,15 @@ Options:
   --listen ADDR        host:port to listen on (e.g. 0.0.0.0:3000)
   --tls-cert FILE      PEM certificate (with --tls-key: serve TLS)
   --tls-key FILE       PEM private key
-  --state-file FILE    keep state across restarts (written atomically)
+  --store STORE        memory (default) or etcd://HOST:PORT[,HOST:PORT...]:
+                       replicas on one etcd serve the same clusters
+  --etcd-prefix P      etcd key prefix (default /edgespan/discovery/)
+  --etcd-ca FILE       PEM CA of the etcd members (then https to etcd)
+  --etcd-cert FILE     PEM client certificate for etcd (with --etcd-key)
+  --etcd-key FILE      PEM client key for etcd
+  --etcd-user NAME     etcd user (etcd auth); the password is read from
+                       --etcd-password-file FILE or $EDGESPAN_ETCD_PASSWORD
+  --state-file FILE    keep state across restarts (memory store; atomic writes)
   --redirect HOST:PORT send every client to another service
   --rate N             requests per second per client address (default 15);
                        a call over it waits up to its own deadline
@@ -49,6 +57,31 @@ Options:
 A client address is an IPv4 address or an IPv6 /64. Over a total, requests
 get gRPC ResourceExhausted naming the limit.
 `;
+
+/**
+ * `--store`: `memory` (or absent), or `etcd://host:port[,host:port...]`
+ * (members' client ports; https with `tls`). Returns a message on error.
+ */
+export function parseStoreFlag(
+  text: string | undefined,
+  opts: { tls: boolean },
+): { kind: "memory" } | { kind: "etcd"; endpoints: string[] } | string {
+  if (text === undefined || text === "memory") return { kind: "memory" };
+  const m = /^etcd:\/\/(.+)$/.exec(text.trim());
+  if (!m) {
+    return `--store must be "memory" or "etcd://HOST:PORT[,HOST:PORT...]", got "${text}"`;
+  }
+  const endpoints: string[] = [];
+  for (const part of m[1]!.replace(/\/+$/, "").split(",")) {
+    const hp = part.trim();
+    const ok = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(hp);
+    if (!ok || Number(ok[2]) < 1 || Number(ok[2]) > 65535) {
+      return `--store: "${hp}" is not HOST:PORT (e.g. etcd://10.0.0.1:2379,10.0.0.2:2379)`;
+    }
+    endpoints.push(`${opts.tls ? "https" : "http"}://${hp}`);
+  }
+  return { kind: "etcd", endpoints };
+}
 
 /** A whole number >= 1, or a message naming the flag. */
 function count(
@@ -74,6 +107,13 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "state-file": { type: "string" },
+        store: { type: "string" },
+        "etcd-prefix": { type: "string" },
+        "etcd-ca": { type: "string" },
+        "etcd-cert": { type: "string" },
+        "etcd-key": { type: "string" },
+        "etcd-user": { type: "string" },
+        "etcd-password-file": { type: "string" },
         redirect: { type: "string" },
         rate: { type: "string" },
         burst: { type: "string" },
@@ -150,6 +190,25 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
       return 2;
     }
   }
+  const store = parseStoreFlag(values.store, {
+    tls: values["etcd-ca"] !== undefined || values["etcd-cert"] !== undefined,
+  });
+  if (typeof store === "string") {
+    console.error(store);
+    return 2;
+  }
+  if (store.kind === "etcd" && values["state-file"]) {
+    console.error(
+      "--state-file is for the memory store; with --store etcd://... the state lives in etcd",
+    );
+    return 2;
+  }
+  if (
+    (values["etcd-cert"] === undefined) !== (values["etcd-key"] === undefined)
+  ) {
+    console.error("--etcd-cert and --etcd-key must be given together");
+    return 2;
+  }
   const log = (message: string, fields?: Record<string, unknown>) =>
     console.error(
       JSON.stringify({ time: new Date().toISOString(), message, ...fields }),
@@ -164,6 +223,32 @@ export async function discoveryServeCommand(args: string[]): Promise<number> {
         }
         : {}),
       ...(values["state-file"] ? { stateFile: values["state-file"] } : {}),
+      ...(store.kind === "etcd"
+        ? {
+          store: {
+            ...store,
+            ...(values["etcd-prefix"] ? { prefix: values["etcd-prefix"] } : {}),
+            ...(values["etcd-ca"]
+              ? { caCert: (await readBoundedText(values["etcd-ca"])).text }
+              : {}),
+            ...(values["etcd-cert"] && values["etcd-key"]
+              ? {
+                cert: (await readBoundedText(values["etcd-cert"])).text,
+                key: (await readBoundedText(values["etcd-key"])).text,
+              }
+              : {}),
+            ...(values["etcd-user"]
+              ? {
+                user: values["etcd-user"],
+                password: values["etcd-password-file"]
+                  ? (await readBoundedText(values["etcd-password-file"])).text
+                    .trim()
+                  : Deno.env.get("EDGESPAN_ETCD_PASSWORD") ?? "",
+              }
+              : {}),
+          },
+        }
+        : {}),
       ...(values.redirect ? { redirectEndpoint: values.redirect } : {}),
       rateLimit: { rate, burst },
       trustProxyHeaders: values["trust-proxy"] ?? false,

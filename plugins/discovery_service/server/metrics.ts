@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { StateStats } from "./state.ts";
+import type { StateStats } from "./store.ts";
 
 /** Counts requests by method and gRPC status code name. */
 export class RequestCounters {
@@ -30,6 +30,7 @@ export class RequestCounters {
 export function renderMetrics(
   stats: StateStats,
   counters: RequestCounters,
+  storeLines: readonly string[] = [],
 ): string {
   const lines = [
     "# HELP edgespan_discovery_clusters Clusters held in memory.",
@@ -44,6 +45,13 @@ export function renderMetrics(
     "# HELP edgespan_discovery_requests_total Finished requests by method and gRPC code.",
     "# TYPE edgespan_discovery_requests_total counter",
   ];
+  // Each family's samples right after its TYPE line (the text format wants
+  // a family's lines together).
+  for (const [method, code, n] of counters.rows()) {
+    lines.push(
+      `edgespan_discovery_requests_total{method="${method}",code="${code}"} ${n}`,
+    );
+  }
   const mem = Deno.memoryUsage();
   lines.push(
     "# HELP edgespan_discovery_memory_bytes Process memory by kind.",
@@ -52,10 +60,6 @@ export function renderMetrics(
     `edgespan_discovery_memory_bytes{kind="heap_used"} ${mem.heapUsed}`,
     `edgespan_discovery_memory_bytes{kind="external"} ${mem.external}`,
   );
-  for (const [method, code, n] of counters.rows()) {
-    lines.push(
-      `edgespan_discovery_requests_total{method="${method}",code="${code}"} ${n}`,
-    );
-  }
+  lines.push(...storeLines);
   return lines.join("\n") + "\n";
 }

@@ -16,3 +16,5 @@ export {
 } from "./supervise.ts";
 export { DEFAULT_LIMITS, type DiscoveryLimits } from "./limits.ts";
 export { DiscoveryState } from "./state.ts";
+export type { DiscoveryStore, StoreHealth } from "./store.ts";
+export { EtcdStore, type EtcdStoreOptions } from "./etcd_store.ts";

@@ -20,6 +20,8 @@ import { CLUSTER_SERVICE_PATH, createClusterService } from "./service.ts";
 import { clientKey } from "./client_address.ts";
 import { loadStateFile, saveStateFile } from "./snapshot.ts";
 import { DiscoveryState } from "./state.ts";
+import type { DiscoveryStore } from "./store.ts";
+import { EtcdStore, type EtcdStoreOptions } from "./etcd_store.ts";
 
 /** How often GC runs unless told otherwise. */
 export const DEFAULT_GC_INTERVAL_MS = 10_000;
@@ -34,7 +36,12 @@ export interface ServeDiscoveryOptions {
   tlsCert?: string;
   /** PEM key text. */
   tlsKey?: string;
-  /** Snapshot file; loaded at start, written periodically and on close. */
+  /**
+   * Where clusters live: in this process (default), or in etcd shared by
+   * any number of replicas.
+   */
+  store?: { kind: "memory" } | ({ kind: "etcd" } & EtcdStoreOptions);
+  /** Snapshot file (memory store only); loaded at start, written periodically and on close. */
   stateFile?: string;
   /**
    * Per-request, per-cluster and total limits (clusters, affiliates,
@@ -74,7 +81,8 @@ export interface ServeDiscoveryOptions {
 /** A running discovery service. */
 export interface DiscoveryServer {
   readonly port: number;
-  readonly state: DiscoveryState;
+  /** Where the clusters live (memory, or etcd shared by replicas). */
+  readonly state: DiscoveryStore;
   /** Runs GC now (tests). */
   gc(): number;
   /** Writes the snapshot now, when a state file is set. */
@@ -97,14 +105,32 @@ export async function serveDiscovery(
     );
   }
   const limits: DiscoveryLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const state = new DiscoveryState(limits, now);
+  if (options.store?.kind === "etcd" && options.stateFile) {
+    throw new Error(
+      "A state file is for the memory store: with etcd the state lives in etcd; drop the state file",
+    );
+  }
+  let state: DiscoveryStore;
+  let memory: DiscoveryState | undefined;
+  if (options.store?.kind === "etcd") {
+    const etcd = new EtcdStore(limits, now, options.store, log);
+    await etcd.start();
+    if (!etcd.health().ready) {
+      log("discovery store not ready yet; serving reads, refusing writes", {
+        reason: etcd.health().reason,
+      });
+    }
+    state = etcd;
+  } else {
+    state = memory = new DiscoveryState(limits, now);
+  }
   const limiter = new RateLimiter(
     options.rateLimit ?? { rate: 15, burst: 60 },
     now,
   );
   const counters = new RequestCounters();
-  if (options.stateFile) {
-    const n = await loadStateFile(options.stateFile, state);
+  if (options.stateFile && memory) {
+    const n = await loadStateFile(options.stateFile, memory);
     log("discovery state loaded", { file: options.stateFile, affiliates: n });
   }
 
@@ -137,11 +163,25 @@ export async function serveDiscovery(
     if (path === "/healthz") {
       return { status: 200, contentType: "text/plain", body: "ok\n" };
     }
+    if (path === "/readyz") {
+      const h = state.health();
+      return h.ready
+        ? { status: 200, contentType: "text/plain", body: "ready\n" }
+        : {
+          status: 503,
+          contentType: "text/plain",
+          body: `not ready: ${h.reason ?? "store unavailable"}\n`,
+        };
+    }
     if (path === "/metrics") {
       return {
         status: 200,
         contentType: "text/plain; version=0.0.4",
-        body: renderMetrics(state.stats(), counters),
+        body: renderMetrics(
+          state.stats(),
+          counters,
+          state.metricLines?.() ?? [],
+        ),
       };
     }
     return {
@@ -178,19 +218,25 @@ export async function serveDiscovery(
   };
 
   const tls = options.tlsCert !== undefined && options.tlsKey !== undefined;
-  const { ip, port } = parseAddrPort(options.listen);
-  const hostname = ip.family === 6
-    ? options.listen.slice(1, options.listen.lastIndexOf("]"))
-    : options.listen.slice(0, options.listen.lastIndexOf(":"));
-  const listener = tls
-    ? Deno.listenTls({
-      hostname,
-      port,
-      cert: options.tlsCert!,
-      key: options.tlsKey!,
-      alpnProtocols: ["h2", "http/1.1"],
-    })
-    : Deno.listen({ hostname, port });
+  let listener: Deno.Listener;
+  try {
+    const { ip, port } = parseAddrPort(options.listen);
+    const hostname = ip.family === 6
+      ? options.listen.slice(1, options.listen.lastIndexOf("]"))
+      : options.listen.slice(0, options.listen.lastIndexOf(":"));
+    listener = tls
+      ? Deno.listenTls({
+        hostname,
+        port,
+        cert: options.tlsCert!,
+        key: options.tlsKey!,
+        alpnProtocols: ["h2", "http/1.1"],
+      })
+      : Deno.listen({ hostname, port });
+  } catch (err) {
+    await state.close?.(); // the etcd store's watch and probe stop with it
+    throw err;
+  }
   let lastRefusal = -Infinity;
   const loop = acceptLoop(listener, { stream: route, plain }, {
     tls,
@@ -222,7 +268,9 @@ export async function serveDiscovery(
     return state.gc();
   };
   const snapshot = async () => {
-    if (options.stateFile) await saveStateFile(options.stateFile, state);
+    if (options.stateFile && memory) {
+      await saveStateFile(options.stateFile, memory);
+    }
   };
   const gcTimer = setInterval(gc, gcIntervalMs);
   const snapTimer = options.stateFile
@@ -248,6 +296,7 @@ export async function serveDiscovery(
           log("discovery state snapshot failed", { error: String(err) })
         );
         await loop.close();
+        await state.close?.();
       })();
       return closing;
     },

@@ -44,7 +44,7 @@ import {
 } from "../../../web/grpc/mod.ts";
 import type { RequestCounters } from "./metrics.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import type { DiscoveryState } from "./state.ts";
+import { type DiscoveryStore, StoreUnavailableError } from "./store.ts";
 import { type ServerStream } from "../../../web/h2/mod.ts";
 import { createWatch, type WatchDeps } from "./watch_stream.ts";
 
@@ -53,7 +53,7 @@ export const CLUSTER_SERVICE_PATH = "/sidero.discovery.server.Cluster/";
 
 /** What the service needs. */
 export interface ServiceDeps extends WatchDeps {
-  state: DiscoveryState;
+  state: DiscoveryStore;
   limits: DiscoveryLimits;
   limiter: RateLimiter;
   counters: RequestCounters;
@@ -99,6 +99,9 @@ function asGrpcError(err: unknown): GrpcError {
       err.message,
     );
   }
+  if (err instanceof StoreUnavailableError) {
+    return new GrpcError("Unavailable", err.message);
+  }
   return new GrpcError("Internal", "internal error");
 }
 
@@ -116,14 +119,23 @@ function decode<D extends DescMessage>(schema: D, bytes: Uint8Array) {
 type Unary = (
   body: Uint8Array,
   ip: string,
-) => Uint8Array;
+) => Uint8Array | Promise<Uint8Array>;
 
 function unary<I extends DescMessage, O extends DescMessage>(
   input: I,
   output: O,
-  fn: (req: MessageShape<I>, ip: string) => MessageShape<O>,
+  fn: (
+    req: MessageShape<I>,
+    ip: string,
+  ) => MessageShape<O> | Promise<MessageShape<O>>,
 ): Unary {
-  return (body, ip) => toBinary(output, fn(decode(input, body), ip));
+  return (body, ip) => {
+    const res = fn(decode(input, body), ip);
+    // A store that answers at once (memory) costs no extra turn.
+    return res instanceof Promise
+      ? res.then((r) => toBinary(output, r))
+      : toBinary(output, res);
+  };
 }
 
 /** Builds the stream handler of the service. */
@@ -153,22 +165,24 @@ export function createClusterService(
       (req) => {
         const ttl = req.ttl;
         const ttlMs = ttl ? Number(ttl.seconds) * 1000 + ttl.nanos / 1e6 : 0;
-        state.update(
+        const done = state.update(
           req.clusterId,
           req.affiliateId,
           req.affiliateData,
           req.affiliateEndpoints,
           ttlMs,
         );
-        return create(AffiliateUpdateResponseSchema);
+        const res = create(AffiliateUpdateResponseSchema);
+        return done instanceof Promise ? done.then(() => res) : res;
       },
     ),
     AffiliateDelete: unary(
       AffiliateDeleteRequestSchema,
       AffiliateDeleteResponseSchema,
       (req) => {
-        state.delete(req.clusterId, req.affiliateId);
-        return create(AffiliateDeleteResponseSchema);
+        const done = state.delete(req.clusterId, req.affiliateId);
+        const res = create(AffiliateDeleteResponseSchema);
+        return done instanceof Promise ? done.then(() => res) : res;
       },
     ),
     List: unary(
@@ -258,7 +272,8 @@ export function createClusterService(
         // watcher and connection caps bound them), so a site behind one NAT
         // that restarts at once gets every watch opened without delay.
         await admit(stream, clientKey(ip), startedAt);
-        await out.send(grpcFrame(handler(body, ip)));
+        const res = handler(body, ip);
+        await out.send(grpcFrame(res instanceof Promise ? await res : res));
       } else {
         const req = decode(WatchRequestSchema, body);
         checkClusterId(req.clusterId, deps.limits);

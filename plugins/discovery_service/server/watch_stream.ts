@@ -17,11 +17,11 @@ import {
   type GrpcResponder,
   type GrpcStatusName,
 } from "../../../web/grpc/mod.ts";
-import type { AffiliateView, DiscoveryState, WatchEvent } from "./state.ts";
+import type { AffiliateView, DiscoveryStore, WatchEvent } from "./store.ts";
 
 /** What Watch needs. */
 export interface WatchDeps {
-  state: DiscoveryState;
+  state: DiscoveryStore;
   /** Bounds how many snapshots are being sent at once. */
   snapshotGate: Gate;
   /** A slow client gives its snapshot permit back after this long. */

@@ -1,5 +1,6 @@
 import {
   clampPrivateKey,
+  derivePublicKey,
   generatePrivateKey,
   parseKey,
   publicKeyOf,
@@ -25,6 +26,27 @@ Deno.test("publicKeyOf() matches the RFC 7748 X25519 vector", () => {
       "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
     ),
   );
+});
+
+Deno.test("derivePublicKey() matches the RFC 7748 X25519 vector and publicKeyOf() on unclamped keys", async () => {
+  const priv = encodeBase64(
+    decodeHex(
+      "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    ),
+  ) as WgKey;
+  assertEquals(
+    decodeBase64(await derivePublicKey(priv)),
+    decodeHex(
+      "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+    ),
+  );
+  for (let i = 0; i < 32; i++) {
+    // Raw random bytes, clamped or not: both clamp as X25519 does.
+    const raw = encodeBase64(
+      crypto.getRandomValues(new Uint8Array(32)),
+    ) as WgKey;
+    assertEquals(await derivePublicKey(raw), publicKeyOf(raw));
+  }
 });
 
 Deno.test("generatePrivateKey() clamps as wg genkey does", () => {

@@ -151,3 +151,32 @@ Deno.test("mergeAffiliates() unions lists in first-seen order and overwrites sca
     ["n0", "n1"],
   );
 });
+
+Deno.test("buildLocalAffiliate() appends plugins' endpoints after every own one, once, within 64", () => {
+  const a = buildLocalAffiliate(input({
+    nodeAddresses: ["10.1.0.12"],
+    publicAddresses: ["198.51.100.11"],
+    extraAnnouncedEndpoints: ["203.0.113.5:4000"],
+    // A plugin that tries to put its mapping first and repeat an own one.
+    appendEndpoints: (own) => [
+      "198.51.100.11:1024",
+      ...[...own].reverse(),
+      "not an endpoint",
+      "198.51.100.11:1024",
+    ],
+  }));
+  assertEquals(a.kubespan!.endpoints, [
+    "10.1.0.12:51820",
+    "198.51.100.11:51820",
+    "203.0.113.5:4000",
+    "198.51.100.11:1024",
+  ]);
+  const extras = Array.from({ length: 62 }, (_, i) => `10.9.0.${i + 1}:1`);
+  const full = buildLocalAffiliate(input({
+    nodeAddresses: ["10.1.0.12"],
+    extraAnnouncedEndpoints: extras,
+    appendEndpoints: () => ["198.51.100.11:1024", "198.51.100.11:2048"],
+  }));
+  assertEquals(full.kubespan!.endpoints.length, 64);
+  assertEquals(full.kubespan!.endpoints.at(-1), "198.51.100.11:1024");
+});

@@ -127,6 +127,12 @@ async function harness(
 Deno.test("mesh step configures every peer with PSK, keepalive, first endpoint and routing", async () => {
   const h = await harness(config());
   await h.pass(T0);
+  assertEquals(
+    h.dp.peers.get("KEY-b")!.persistentKeepaliveInterval,
+    0,
+    "KEY-b sorts below LOCAL: it initiates first, our keepalive follows",
+  );
+  await h.pass(T0 + 20);
   assertEquals(h.dp.link, {
     name: "kubespan",
     mtu: 1420,
@@ -161,8 +167,13 @@ Deno.test("mesh step configures every peer with PSK, keepalive, first endpoint a
 Deno.test("mesh step is idempotent and cycles a dead endpoint to the live one", async () => {
   const h = await harness(config({ harvestExtraEndpoints: true }));
   await h.pass(T0);
+  await h.pass(T0 + 20);
+  assertEquals(h.dp.updates[1]!.map((u) => u.persistentKeepaliveInterval), [
+    25,
+    25,
+  ], "the keepalive held on the first pass");
   await h.pass(T0 + 1000);
-  assertEquals(h.dp.updates[1], [], "an unchanged pass sends nothing");
+  assertEquals(h.dp.updates[2], [], "an unchanged pass sends nothing");
   h.dp.handshake("KEY-c", T0 + 2000);
   await h.pass(T0 + 30_000);
   assertEquals(h.status("KEY-c").state, "up");
@@ -420,4 +431,101 @@ Deno.test("mesh step with lan-preference orders a peer's endpoints by this box's
     "198.51.100.7:51820",
     "10.1.0.9:51820",
   ], "KubeSpan keeps the advertised order");
+});
+
+Deno.test("mesh step gives the endpoint hooks one pass context per pass (same id for every peer, a new id next pass)", async () => {
+  const seen: string[] = [];
+  const recorder = definePlugin({
+    name: "pass-recorder",
+    hooks: ["endpointFilter", "endpointOrder"],
+    version: "1",
+    description: "records the pass context",
+    defaultEnabled: true,
+    create: () => ({
+      endpointFilter: {
+        advertised: (a) => [...a],
+        accepted(e, peer) {
+          seen.push(
+            `accepted ${peer.label} ${peer.pass.passId} ${peer.pass.now}`,
+          );
+          return [...e];
+        },
+      },
+      endpointOrder: {
+        order(e, context) {
+          seen.push(`order ${context.label} ${context.pass.passId}`);
+          return [...e];
+        },
+      },
+    }),
+  });
+  const h = await harness(config(), [recorder]);
+  await h.pass(T0);
+  await h.pass(T0 + 1_000);
+  assertEquals(seen, [
+    `accepted edge-b 1 ${T0}`,
+    "order edge-b 1",
+    `accepted edge-c 1 ${T0}`,
+    "order edge-c 1",
+    `accepted edge-b 2 ${T0 + 1_000}`,
+    "order edge-b 2",
+    `accepted edge-c 2 ${T0 + 1_000}`,
+    "order edge-c 2",
+  ]);
+});
+
+Deno.test("mesh step re-adds a peer whose first handshake crossed ours (heard from, no handshake), unless its endpoint roamed", async () => {
+  const h = await harness(config());
+  await h.pass(T0);
+  await h.pass(T0 + 20);
+  // both sides initiated at once: each answered the other, neither finished
+  for (const key of ["KEY-b", "KEY-c"]) h.dp.peers.get(key)!.receiveBytes = 240;
+  h.dp.peers.get("KEY-c")!.endpoint = "198.51.100.9:40000"; // roamed (NAT)
+  await h.pass(T0 + 40);
+  await h.pass(T0 + 200);
+  const last = h.dp.updates.at(-1)!;
+  assertEquals(
+    last.filter((u) => u.publicKey === "KEY-b").map((u) => u.remove ?? false),
+    [true, false],
+    "KEY-b (below LOCAL, ours to break) removed and added again",
+  );
+  assertEquals(
+    last.filter((u) => u.publicKey === "KEY-c"),
+    [],
+    "KEY-c keeps its roamed endpoint",
+  );
+});
+
+Deno.test("mesh step restarts every peer's handshake, endpoint kept, when a node address is gone (the underlay moved)", async () => {
+  const h = await harness(config());
+  const removedOrAdded = () =>
+    h.dp.updates.at(-1)!.map((u) =>
+      `${u.publicKey} ${
+        u.remove
+          ? "removed"
+          : `added ${u.endpoint} ${u.persistentKeepaliveInterval}`
+      }`
+    );
+  await h.pass(T0, undefined, ["192.0.2.10/24"]);
+  await h.pass(T0 + 20, undefined, ["192.0.2.10/24", "198.51.100.1/24"]);
+  assertEquals(
+    (h.dp.updates.at(-1) ?? []).filter((u) => u.remove),
+    [],
+    "an address added breaks nothing",
+  );
+  const before = h.dp.updates.length;
+  await h.pass(T0 + 40, undefined, ["192.0.2.110/24", "198.51.100.1/24"]);
+  assertEquals(h.dp.updates.length, before + 1);
+  assertEquals(removedOrAdded(), [
+    "KEY-b removed",
+    "KEY-b added 192.0.2.99:51820 25",
+    "KEY-c removed",
+    "KEY-c added 192.0.2.3:51820 25",
+  ]);
+  await h.pass(T0 + 60, undefined, ["192.0.2.110/24", "198.51.100.1/24"]);
+  assertEquals(
+    h.dp.updates.at(-1)!.filter((u) => u.remove),
+    [],
+    "once, not every pass",
+  );
 });

@@ -208,3 +208,42 @@ Deno.test("stepPeerStatuses() lets a judge override the state with a reason, aft
   const plain = run(first, undefined, T0 + 30_000).statuses.get("K")!;
   assertEquals("reason" in plain, false);
 });
+
+Deno.test("stepPeerStatuses() keeps stateSince while the state holds and reports how long the old state lasted", () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const first = run(undefined, undefined, T0);
+  const s0 = first.statuses.get("K")!;
+  assertEquals([s0.state, s0.stateSince], ["unknown", iso(T0)]);
+  // Handshake at T0+5s: up since then.
+  const stats = (hs: number): PeerStats => ({
+    endpoint: "192.0.2.1:51820",
+    lastHandshakeTime: hs,
+    receiveBytes: 1,
+    transmitBytes: 1,
+  });
+  const up = run(s0, stats(T0 + 5_000), T0 + 5_000);
+  const s1 = up.statuses.get("K")!;
+  assertEquals([s1.state, s1.stateSince], ["up", iso(T0 + 5_000)]);
+  assertEquals(up.changes[0]?.fromDurationMs, 5_000);
+  // Still up a minute later: the time does not move, no change.
+  const still = run(s1, stats(T0 + 60_000), T0 + 65_000);
+  assertEquals(still.statuses.get("K")!.stateSince, iso(T0 + 5_000));
+  assertEquals(still.changes, []);
+  // The handshake is old: down, and cycling moves on to the next endpoint
+  // (unknown again); the new state starts now, the up lasted 395 s.
+  const down = run(still.statuses.get("K")!, stats(T0 + 60_000), T0 + 400_000);
+  const s3 = down.statuses.get("K")!;
+  assertEquals([s3.state, s3.stateSince], ["unknown", iso(T0 + 400_000)]);
+  assertEquals(down.changes[0]?.fromDurationMs, 395_000);
+  assertEquals([s1.downSince, s3.downSince], [undefined, iso(T0 + 400_000)]);
+  // A fresh handshake 40 s later: up, after 40 s not up.
+  const back = run(s3, stats(T0 + 440_000), T0 + 440_000);
+  const s4 = back.statuses.get("K")!;
+  assertEquals([s4.state, s4.downSince], ["up", undefined]);
+  assertEquals(back.changes[0]?.downForMs, 40_000);
+  assertEquals(
+    up.changes[0]?.downForMs,
+    undefined,
+    "the first up is no return",
+  );
+});

@@ -12,6 +12,7 @@ import {
   HOOK_COMBINATION,
   type HookCallers,
   type HookTable,
+  type PathDecision,
   type PluginAnswer,
 } from "../../../core/plugins/types.ts";
 import type { AffiliateSpec } from "../../../core/resources/specs.ts";
@@ -44,6 +45,12 @@ expectType<
   Equal<
     ReturnType<HookCallers["peerSelection"]["nextEndpoint"]>,
     string | undefined
+  >
+>(true);
+expectType<
+  Equal<
+    ReturnType<HookCallers["peerPath"]["decide"]>,
+    PathDecision | undefined
   >
 >(true);
 expectType<
@@ -146,12 +153,18 @@ Deno.test("the hook table has one combination per hook of every group", () => {
         "leave",
         "health",
       ],
-      endpointFilter: ["advertised", "accepted"],
+      endpointFilter: ["advertised", "accepted", "appended"],
       endpointOrder: ["order"],
-      peerSelection: ["nextEndpoint", "restartHandshake", "judge"],
+      peerSelection: [
+        "nextEndpoint",
+        "restartHandshake",
+        "judge",
+        "searches",
+      ],
       routeAdvertisement: ["advertise"],
       downPeerBypass: ["forcedPeers"],
       tunnelBypass: ["destinations", "replyPorts"],
+      peerPath: ["decide", "offer", "served"],
     },
   );
 });

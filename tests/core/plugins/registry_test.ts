@@ -147,7 +147,11 @@ Deno.test("PluginRegistry reports a throwing plugin and keeps going", async () =
   assertEquals([s.state, s.errors], ["failed", 1]);
   assertEquals(s.lastError, 'Plugin "broken" failed in advertised: boom');
   assertEquals(
-    registry.hooks.endpointFilter.accepted(["x"], { publicKey: "", label: "" }),
+    registry.hooks.endpointFilter.accepted(["x"], {
+      publicKey: "",
+      label: "",
+      pass: { passId: 1, now: 0 },
+    }),
     ["x"],
   );
   assertEquals(

@@ -49,3 +49,28 @@ Deno.test("ReconcileLoop ticks, counts errors and recovers", async () => {
   assertEquals(errors.length, 1);
   assertEquals(loop.stats.lastError, "");
 });
+
+Deno.test("ReconcileLoop.after() runs a pass before the tick, once, and a pass in between cancels it", async () => {
+  const reasons: string[] = [];
+  const loop = new ReconcileLoop({
+    intervalMs: 60_000,
+    pass: (reason) => {
+      reasons.push(reason);
+      return Promise.resolve();
+    },
+  });
+  loop.start();
+  await loop.idle();
+  loop.after(10, "soon");
+  loop.after(20, "sooner or later");
+  await new Promise((r) => setTimeout(r, 60));
+  assertEquals(reasons, ["start", "sooner or later"]);
+  loop.after(30, "cancelled");
+  loop.request("discovery");
+  await new Promise((r) => setTimeout(r, 60));
+  assertEquals(reasons, ["start", "sooner or later", "discovery"]);
+  loop.after(10, "after stop");
+  await loop.stop();
+  await new Promise((r) => setTimeout(r, 30));
+  assertEquals(reasons.length, 3);
+});

@@ -1,7 +1,8 @@
 /**
  * `meshEventReason` on encoded messages, then `KernelWatch` in a netns:
- * changes to the mesh's nft table, link, table-180 routes and rules wake a
- * pass; other tables and links do not.
+ * changes to the mesh's nft table, link, table-180 routes and rules, and
+ * global addresses off the mesh address, wake a pass; other tables and
+ * links, and the mesh address, do not.
  */
 import {
   KernelWatch,
@@ -11,6 +12,7 @@ import {
 import { parseMessages } from "../../../ffi/netlink/message.ts";
 import { nfMessage } from "../../../ffi/nftables/batch.ts";
 import { NFT_MSG, TABLE_A } from "../../../ffi/nftables/constants.ts";
+import { encodeAddress } from "../../../ffi/rtnetlink/address.ts";
 import { encodeDelLink } from "../../../ffi/rtnetlink/link.ts";
 import { encodeRoute } from "../../../ffi/rtnetlink/route.ts";
 import { encodeRule } from "../../../ffi/rtnetlink/rule.ts";
@@ -84,6 +86,39 @@ Deno.test("meshEventReason: the mesh link, table-180 routes and the rule priorit
   );
 });
 
+Deno.test("meshEventReason: global addresses other than the mesh address", () => {
+  const scope = { ...SCOPE, meshAddress: "fd7f:175a:b97c:5602::1/64" };
+  assertEquals(
+    meshEventReason(
+      one(encodeAddress("add", 3, "10.99.0.117/24")),
+      "route",
+      scope,
+    ),
+    "address 10.99.0.117/24 added (node addresses may have changed)",
+  );
+  assertEquals(
+    meshEventReason(
+      one(encodeAddress("delete", 3, "10.99.0.17/24")),
+      "route",
+      scope,
+    ),
+    "address 10.99.0.17/24 removed (node addresses may have changed)",
+  );
+  // the agent's own mesh address, whatever the length
+  assertEquals(
+    meshEventReason(
+      one(encodeAddress("add", 9, "fd7f:175a:b97c:5602::1/128")),
+      "route",
+      scope,
+    ),
+    undefined,
+  );
+  // a link-scope address (ifaddrmsg byte 3 is the scope) is never an endpoint
+  const linkScope = one(encodeAddress("add", 3, "fe80::1/64"));
+  linkScope.payload[3] = 253;
+  assertEquals(meshEventReason(linkScope, "route", scope), undefined);
+});
+
 const reason = (await canUseNetns()) ??
   ((await run("nft", ["--version"])).code === 0
     ? undefined
@@ -144,6 +179,20 @@ Deno.test({
           reasons.join("; "),
         );
         assert(reasons.includes("rule 32500 removed"), reasons.join("; "));
+        reasons.length = 0;
+        await runOk("ip", [
+          "-n",
+          ns,
+          "addr",
+          "add",
+          "192.0.2.7/24",
+          "dev",
+          "x0",
+        ]);
+        await settle();
+        assertEquals(reasons, [
+          "address 192.0.2.7/24 added (node addresses may have changed)",
+        ]);
       } finally {
         const t = performance.now();
         await watch.close();

@@ -27,6 +27,29 @@ Deno.test("keyToHex and hexToKey round-trip and reject bad input", () => {
   assertThrows(() => hexToKey("zz".repeat(32)), TypeError, "64 hex");
 });
 
+Deno.test("keyToHex agrees with the byte-by-byte decoding on every digit and form", () => {
+  const slow = (b64: string) =>
+    Array.from(atob(b64), (c) => c.charCodeAt(0).toString(16).padStart(2, "0"))
+      .join("");
+  // a seeded walk over byte values puts every base64 digit in every place
+  let x = 7;
+  for (let k = 0; k < 200; k++) {
+    const bytes = new Uint8Array(32).map(() =>
+      (x = (x * 1103515245 + 12345) >>> 0) >>> 24
+    );
+    const b64 = btoa(String.fromCharCode(...bytes));
+    assertEquals(keyToHex(b64), slow(b64), b64);
+  }
+  // non-zero spare bits in the last digit ("…/=" vs "…8="): dropped, as atob does
+  const spare = key(0xff).slice(0, 42) + "/=";
+  assertEquals(keyToHex(spare), hex(0xff));
+  // other spellings atob accepts still decode; bad digits still fail
+  assertEquals(keyToHex(` ${key(0x10)}`), hex(0x10));
+  assertEquals(keyToHex(key(0x20).slice(0, 43)), hex(0x20));
+  assertThrows(() => keyToHex(key(0x30).slice(0, 42) + "!="), TypeError, "key");
+  assertThrows(() => keyToHex("é".repeat(43) + "="), TypeError, "key");
+});
+
 Deno.test("encodeSet writes the device, then each peer with its flags", () => {
   const text = encodeSet({
     privateKey: key(1),

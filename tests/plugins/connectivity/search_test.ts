@@ -165,7 +165,7 @@ function searchPlugin() {
     requestReconcile: () => {},
     listResources: () => [],
   };
-  return { plugin: endpointSearchPlugin.create(ctx, {}), abort };
+  return { plugin: endpointSearchPlugin.create(ctx, SEARCH_TIMERS), abort };
 }
 
 Deno.test("endpoint-search: an up peer that goes silent (a changed NAT mapping) is searched after 60 s, not 275 s", () => {
@@ -253,6 +253,73 @@ Deno.test("endpoint-search: a peer reaching us from a mapping we could not guess
       "slot 3 = b",
     );
     assertEquals(ask(240, 10_000, "198.51.100.12:51820"), "10.2.0.12:51820");
+  } finally {
+    abort.abort();
+  }
+});
+
+Deno.test("endpoint-search: a switch within 500 ms of the peer's first handshake waits, so the peer's initiation can land", () => {
+  // Lab scenario 5 (cp–w2): both ends learn of each other from one
+  // discovery update; w2's first initiation reaches cp just as cp's list
+  // grows by w2's public address. Re-adding w2 then would drop the session
+  // w2 believes in (it stays silent until its own 60 s re-search).
+  const { plugin, abort } = searchPlugin();
+  try {
+    const lanOnly = {
+      address: "fd00::3",
+      endpoints: ["10.2.0.12:51820"],
+    } as PeerSpecSpec;
+    const both = {
+      address: "fd00::3",
+      endpoints: ["198.51.100.12:51820", "10.2.0.12:51820"],
+    } as PeerSpecSpec;
+    const status = (endpoint: string, receiveBytes = 0): PeerStatusSpec =>
+      ({
+        state: "unknown",
+        receiveBytes,
+        lastUsedEndpoint: endpoint,
+      }) as PeerStatusSpec;
+    const sel = plugin.peerSelection;
+    assertEquals(
+      sel.nextEndpoint(status(""), lanOnly, T0),
+      "10.2.0.12:51820",
+      "a new peer is added at once",
+    );
+    assertEquals(
+      sel.nextEndpoint(status("10.2.0.12:51820"), both, T0 + 40),
+      undefined,
+      "40 ms after the peer was added: no re-add yet",
+    );
+    assertEquals(
+      sel.nextEndpoint(status("10.2.0.12:51820"), both, T0 + 499),
+      undefined,
+    );
+    assertEquals(
+      sel.nextEndpoint(status("10.2.0.12:51820"), both, T0 + 500),
+      "198.51.100.12:51820",
+      "500 ms on: the new first candidate, re-added",
+    );
+    assertEquals(
+      sel.restartHandshake?.(status("10.2.0.12:51820"), both, T0 + 500),
+      true,
+    );
+    // Had the initiation landed in between, its packets hold the endpoint.
+    const held = searchPlugin();
+    try {
+      const p = held.plugin.peerSelection;
+      p.nextEndpoint(status(""), lanOnly, T0);
+      assertEquals(
+        p.nextEndpoint(status("10.2.0.12:51820"), both, T0 + 40),
+        undefined,
+      );
+      assertEquals(
+        p.nextEndpoint(status("10.2.0.12:51820", 148), both, T0 + 500),
+        undefined,
+        "the peer reached us: held",
+      );
+    } finally {
+      held.abort.abort();
+    }
   } finally {
     abort.abort();
   }

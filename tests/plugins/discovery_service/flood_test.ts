@@ -13,6 +13,7 @@ import { assert, assertEquals } from "../../_tools/assert.ts";
 import { V8_FLAGS } from "../../../core/runtime_flags.ts";
 import { DEFAULT_LIMITS } from "../../../plugins/discovery_service/server/limits.ts";
 import { rawClient } from "./_harness.ts";
+import { exclusive } from "./_exclusive.ts";
 
 const SOURCES = 120;
 const FLOOD_SECONDS = 4;
@@ -76,7 +77,11 @@ async function startServer() {
   };
 }
 
-Deno.test("discovery flood: memory stays bounded, the overflow gets ResourceExhausted, a legit watcher keeps up", async () => {
+Deno.test("discovery flood: memory stays bounded, the overflow gets ResourceExhausted, a legit watcher keeps up", () =>
+  exclusive("discovery-heavy-tests", floodRun));
+
+/** The flood run (while no other heavy test of this folder runs). */
+async function floodRun(): Promise<void> {
   const server = await startServer();
   let flood: Deno.ChildProcess | undefined;
   // Never hang the suite.
@@ -204,4 +209,4 @@ Deno.test("discovery flood: memory stays bounded, the overflow gets ResourceExha
     }
     await server.stop();
   }
-});
+}

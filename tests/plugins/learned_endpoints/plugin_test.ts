@@ -38,18 +38,21 @@ function node(
 function harness() {
   const state = {
     now: T0,
+    passId: 1,
+    reads: 0,
     affiliates: [] as AffiliateSpec[],
     statuses: [] as { id: string; spec: PeerStatusSpec }[],
   };
   const ctx = {
     pluginName: "learned-endpoints",
+    identity: { nodeId: "node-1" },
     log: silentLogger(),
     now: () => state.now,
     signal: new AbortController().signal,
     oneShot: false,
     requestReconcile: () => {},
     listResources: (type: string) =>
-      type === "affiliates"
+      ++state.reads && type === "affiliates"
         ? state.affiliates.map((spec) => ({ id: spec.nodeId, spec }))
         : type === "peerstatuses"
         ? state.statuses
@@ -60,9 +63,13 @@ function harness() {
     plugin.endpointFilter.accepted(
       state.affiliates.find((a) => a.nodeId === `node-${n}`)!.kubespan!
         .endpoints,
-      { publicKey: KEY(n), label: `h${n}` },
+      {
+        publicKey: KEY(n),
+        label: `h${n}`,
+        pass: { passId: state.passId, now: state.now },
+      },
     );
-  return { state, accepted };
+  return { state, accepted, plugin };
 }
 
 Deno.test("learned-endpoints plugin: reads the agent's affiliates and orders a peer's observed mapping after its LAN candidate", () => {
@@ -111,6 +118,7 @@ Deno.test("learned-endpoints plugin: a harvested endpoint stays while this node'
   const seen: string[][] = [];
   for (let t = 0; t <= 700_000; t += 100_000) {
     h.state.now = T0 + t;
+    h.state.passId++;
     h.state.statuses = [live(T0 + Math.min(t, 200_000))];
     seen.push(h.accepted(2));
   }
@@ -127,4 +135,69 @@ Deno.test("learned-endpoints plugin: a harvested endpoint stays while this node'
     ["192.168.1.2:51820"],
     ["192.168.1.2:51820"],
   ]);
+});
+
+Deno.test("learned-endpoints plugin: reads the resources once per mesh pass, by the pass id, not by guessing", () => {
+  const h = harness();
+  const own = ["192.168.1.2:51820", "198.51.100.11:51820"];
+  const ext = { advertised: own, observed: [] };
+  h.state.affiliates = [node(2, own, ext), node(3, ["203.0.113.3:51820"])];
+  // Pass 1 asks only for node 3.
+  assertEquals(h.accepted(3), ["203.0.113.3:51820"]);
+  // Node 3 now observes node 2 at its real mapping; pass 2 follows 0.5 s
+  // later and asks for node 2 first: it must see the new observation.
+  h.state.affiliates = [
+    node(2, own, ext),
+    node(3, ["203.0.113.3:51820"], {
+      advertised: ["203.0.113.3:51820"],
+      observed: [{ affiliateID: "node-2", endpoint: "198.51.100.11:1024" }],
+    }),
+  ];
+  h.state.now = T0 + 500;
+  h.state.passId = 2;
+  assertEquals(h.accepted(2), [
+    "192.168.1.2:51820",
+    "198.51.100.11:1024",
+    "198.51.100.11:51820",
+  ]);
+  // A slow pass (3) asks for both peers 1.5 s apart: one read of the
+  // affiliates and the peer statuses serves both.
+  h.state.passId = 3;
+  const before = h.state.reads;
+  h.accepted(2);
+  h.state.now = T0 + 2_000;
+  h.accepted(3);
+  assertEquals(h.state.reads - before, 2, "affiliates + peerstatuses, once");
+});
+
+Deno.test("learned-endpoints plugin: appends this node's mapping as up peers observe it to what it publishes (for Talos peers)", () => {
+  const h = harness();
+  const status = (n: number, state: "up" | "down") => ({
+    id: KEY(n),
+    spec: { state, label: `h${n}` } as PeerStatusSpec,
+  });
+  h.state.affiliates = [
+    node(1, ["192.168.1.1:51820", "198.51.100.10:51820"]),
+    node(2, ["203.0.113.2:51820"], {
+      advertised: ["203.0.113.2:51820"],
+      observed: [{ affiliateID: "node-1", endpoint: "198.51.100.10:1024" }],
+    }),
+    node(3, ["203.0.113.3:51820"], {
+      advertised: ["203.0.113.3:51820"],
+      observed: [{ affiliateID: "node-1", endpoint: "198.51.100.10:3333" }],
+    }),
+  ];
+  h.state.statuses = [status(2, "up"), status(3, "down")];
+  const own = ["192.168.1.1:51820", "198.51.100.10:51820"];
+  assertEquals(h.plugin.endpointFilter.appended?.(own), [
+    "198.51.100.10:1024",
+  ]);
+  // node-2 goes down: the mapping stays 240 s, then it is gone.
+  h.state.statuses = [status(2, "down"), status(3, "down")];
+  h.state.now = T0 + 240_000;
+  assertEquals(h.plugin.endpointFilter.appended?.(own), [
+    "198.51.100.10:1024",
+  ]);
+  h.state.now = T0 + 240_001;
+  assertEquals(h.plugin.endpointFilter.appended?.(own), []);
 });

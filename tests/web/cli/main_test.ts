@@ -26,10 +26,17 @@ async function cli(args: string[], extra: Partial<CliDeps> = {}) {
 }
 
 Deno.test("edgespan version and help", async () => {
-  assertEquals((await cli(["version"])).out, "edgespan 9.9.9\n");
+  assertEquals(
+    (await cli(["version"], {
+      build: { commit: "abc1234", date: "2026-12-01" },
+    }))
+      .out,
+    "edgespan 9.9.9 (commit abc1234, built 2026-12-01)\n",
+  );
   const help = await cli(["--help"]);
   assertEquals(help.code, 0);
-  assertStringIncludes(help.out, "run --config FILE");
+  assertMatch(help.out, /^ {2}run +run the agent/m);
+  assertMatch(help.out, /^ {2}status +readiness/m);
   assertEquals((await cli([])).code, 2);
   for (const cmd of ["run", "get", "gen", "validate"]) {
     const r = await cli([cmd, "--help"]);
@@ -43,7 +50,7 @@ Deno.test("edgespan rejects unknown commands and flags with a hint and exit 2", 
   assertEquals(r.code, 2);
   assertEquals(
     r.err,
-    'Unknown command "rnu"; did you mean "run"?. Run "edgespan --help"\n',
+    'Unknown command "rnu": did you mean "run"? Run "edgespan --help" for the list\n',
   );
   const f = await cli(["run", "--confg", "x"]);
   assertEquals(f.code, 2);
@@ -154,7 +161,7 @@ Deno.test("edgespan get prints KubeSpan's columns, humanised in tables and raw i
     "--api",
     "http://x",
   ], { resources: client });
-  assertEquals(JSON.parse(json.out).spec.receiveBytes, 15043220);
+  assertEquals(JSON.parse(json.out).items[0].spec.receiveBytes, 15043220);
   const yaml = await cli([
     "get",
     "ksps",
@@ -173,7 +180,9 @@ Deno.test("edgespan get prints KubeSpan's columns, humanised in tables and raw i
     "http://x",
   ], { resources: client });
   assertEquals(missing.code, 1);
-  assert(missing.err.startsWith('No peerstatuses resource with id "nope"'));
+  assert(
+    missing.err.startsWith('No peerstatuses resource with id or name "nope"'),
+  );
 });
 
 Deno.test("edgespan validate refuses hostile inputs with exit 2 and the file's name", async () => {

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  */
 export const file_edgespan_discovery_affiliate_ext: GenFile = /*@__PURE__*/
   fileDesc(
-    "CiZlZGdlc3Bhbi9kaXNjb3ZlcnkvYWZmaWxpYXRlX2V4dC5wcm90bxISZWRnZXNwYW4uZGlzY292ZXJ5IlYKEkFmZmlsaWF0ZUV4dGVuc2lvbhIzCghlZGdlc3BhbhhkIAEoCzIcLmVkZ2VzcGFuLmRpc2NvdmVyeS5FZGdlc3BhbkgAiAEBQgsKCV9lZGdlc3BhbiJ0CghFZGdlc3BhbhI1CgphZHZlcnRpc2VkGAEgAygLMiEuc2lkZXJvLmRpc2NvdmVyeS5jbGllbnQuRW5kcG9pbnQSMQoIb2JzZXJ2ZWQYAiADKAsyHy5lZGdlc3Bhbi5kaXNjb3ZlcnkuT2JzZXJ2YXRpb24iUwoLT2JzZXJ2YXRpb24SDwoHbm9kZV9pZBgBIAEoCRIzCghlbmRwb2ludBgCIAEoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50LkVuZHBvaW50YgZwcm90bzM",
+    "CiZlZGdlc3Bhbi9kaXNjb3ZlcnkvYWZmaWxpYXRlX2V4dC5wcm90bxISZWRnZXNwYW4uZGlzY292ZXJ5IlYKEkFmZmlsaWF0ZUV4dGVuc2lvbhIzCghlZGdlc3BhbhhkIAEoCzIcLmVkZ2VzcGFuLmRpc2NvdmVyeS5FZGdlc3BhbkgAiAEBQgsKCV9lZGdlc3BhbiLlAQoIRWRnZXNwYW4SNQoKYWR2ZXJ0aXNlZBgBIAMoCzIhLnNpZGVyby5kaXNjb3ZlcnkuY2xpZW50LkVuZHBvaW50EjEKCG9ic2VydmVkGAIgAygLMh8uZWRnZXNwYW4uZGlzY292ZXJ5Lk9ic2VydmF0aW9uEjIKBXJlbGF5GAMgASgLMh4uZWRnZXNwYW4uZGlzY292ZXJ5LlJlbGF5T2ZmZXJIAIgBARIxCglzZWFyY2hpbmcYBCADKAsyHi5lZGdlc3Bhbi5kaXNjb3ZlcnkuUGVlclNlYXJjaEIICgZfcmVsYXkiLwoKUGVlclNlYXJjaBIPCgdub2RlX2lkGAEgASgJEhAKCHNpbmNlX21zGAIgASgEIjQKClJlbGF5T2ZmZXISFAoMY29udHJvbF9wb3J0GAEgASgNEhAKCHByaW9yaXR5GAIgASgNIlMKC09ic2VydmF0aW9uEg8KB25vZGVfaWQYASABKAkSMwoIZW5kcG9pbnQYAiABKAsyIS5zaWRlcm8uZGlzY292ZXJ5LmNsaWVudC5FbmRwb2ludGIGcHJvdG8z",
     [file_sidero_discovery_client_affiliate],
   );
 
@@ -66,6 +66,22 @@ export type Edgespan = Message<"edgespan.discovery.Edgespan"> & {
    * @generated from field: repeated edgespan.discovery.Observation observed = 2;
    */
   observed: Observation[];
+
+  /**
+   * Present when this node relays other pairs' WireGuard ciphertext.
+   *
+   * @generated from field: optional edgespan.discovery.RelayOffer relay = 3;
+   */
+  relay?: RelayOffer | undefined;
+
+  /**
+   * The peers this node searches a path to now (not up), each since when:
+   * a peer that started searching earlier restarts its own search at that
+   * time, so both sides try the same candidates in the same slots.
+   *
+   * @generated from field: repeated edgespan.discovery.PeerSearch searching = 4;
+   */
+  searching: PeerSearch[];
 };
 
 /**
@@ -74,6 +90,63 @@ export type Edgespan = Message<"edgespan.discovery.Edgespan"> & {
  */
 export const EdgespanSchema: GenMessage<Edgespan> = /*@__PURE__*/
   messageDesc(file_edgespan_discovery_affiliate_ext, 1);
+
+/**
+ * "This node searches node_id since since_ms" (coordinated simultaneous open).
+ *
+ * @generated from message edgespan.discovery.PeerSearch
+ */
+export type PeerSearch = Message<"edgespan.discovery.PeerSearch"> & {
+  /**
+   * The searched node's id (its affiliate id).
+   *
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * When the search began, milliseconds since the Unix epoch.
+   *
+   * @generated from field: uint64 since_ms = 2;
+   */
+  sinceMs: bigint;
+};
+
+/**
+ * Describes the message edgespan.discovery.PeerSearch.
+ * Use `create(PeerSearchSchema)` to create a new message.
+ */
+export const PeerSearchSchema: GenMessage<PeerSearch> = /*@__PURE__*/
+  messageDesc(file_edgespan_discovery_affiliate_ext, 2);
+
+/**
+ * A relay's offer: clients ask it for legs over the mesh.
+ *
+ * @generated from message edgespan.discovery.RelayOffer
+ */
+export type RelayOffer = Message<"edgespan.discovery.RelayOffer"> & {
+  /**
+   * UDP port of the relay's control service on its mesh address.
+   *
+   * @generated from field: uint32 control_port = 1;
+   */
+  controlPort: number;
+
+  /**
+   * Relays with a higher priority are tried first; ties by a hash of the
+   * pair and the relay key.
+   *
+   * @generated from field: uint32 priority = 2;
+   */
+  priority: number;
+};
+
+/**
+ * Describes the message edgespan.discovery.RelayOffer.
+ * Use `create(RelayOfferSchema)` to create a new message.
+ */
+export const RelayOfferSchema: GenMessage<RelayOffer> = /*@__PURE__*/
+  messageDesc(file_edgespan_discovery_affiliate_ext, 3);
 
 /**
  * @generated from message edgespan.discovery.Observation
@@ -97,4 +170,4 @@ export type Observation = Message<"edgespan.discovery.Observation"> & {
  * Use `create(ObservationSchema)` to create a new message.
  */
 export const ObservationSchema: GenMessage<Observation> = /*@__PURE__*/
-  messageDesc(file_edgespan_discovery_affiliate_ext, 2);
+  messageDesc(file_edgespan_discovery_affiliate_ext, 4);

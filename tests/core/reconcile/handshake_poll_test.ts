@@ -1,0 +1,52 @@
+import { nextHandshakePoll } from "../../../core/reconcile/handshake_poll.ts";
+import type { PeerStatusSpec } from "../../../core/resources/specs.ts";
+import { assertEquals } from "../../_tools/assert.ts";
+
+function status(over: Partial<PeerStatusSpec> = {}): PeerStatusSpec {
+  return {
+    endpoint: "192.0.2.1:51820",
+    label: "b",
+    state: "unknown",
+    receiveBytes: 0,
+    transmitBytes: 0,
+    lastHandshakeTime: "",
+    lastUsedEndpoint: "192.0.2.1:51820",
+    lastEndpointChange: "",
+    ...over,
+  };
+}
+
+Deno.test("nextHandshakePoll() looks again after 20, 40, 80 ... 250 ms while a peer waits, then leaves it to the tick", () => {
+  const waiting = new Map([["A", status()], ["B", status({ state: "up" })]]);
+  let poll = nextHandshakePoll(undefined, waiting, 0);
+  const delays = [poll.delayMs];
+  let now = 0;
+  for (let i = 0; i < 6; i++) {
+    now += poll.delayMs!;
+    poll = nextHandshakePoll(poll.state, waiting, now);
+    delays.push(poll.delayMs);
+  }
+  assertEquals(delays, [20, 40, 80, 160, 250, 250, 250]);
+  assertEquals(
+    nextHandshakePoll(poll.state, waiting, 15_000).delayMs,
+    undefined,
+  );
+});
+
+Deno.test("nextHandshakePoll() starts short again on progress and stops when every peer is up", () => {
+  const one = new Map([["A", status()], ["B", status()]]);
+  let poll = nextHandshakePoll(undefined, one, 0);
+  poll = nextHandshakePoll(poll.state, one, 20);
+  assertEquals(poll.delayMs, 40);
+  const progress = new Map([["A", status({ state: "up" })], ["B", status()]]);
+  poll = nextHandshakePoll(poll.state, progress, 60);
+  assertEquals(poll.delayMs, 20, "a peer came up");
+  const all = new Map([["A", status({ state: "up" })], [
+    "B",
+    status({ state: "up" }),
+  ]]);
+  assertEquals(nextHandshakePoll(poll.state, all, 80).delayMs, undefined);
+  // a peer never given an endpoint is nothing to wait for
+  const none = new Map([["A", status({ lastUsedEndpoint: "" })]]);
+  assertEquals(nextHandshakePoll(undefined, none, 0).delayMs, undefined);
+});

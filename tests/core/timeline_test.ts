@@ -1,0 +1,54 @@
+import { recordPeerStatuses, Timeline } from "../../core/timeline.ts";
+import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import { assertEquals } from "../_tools/assert.ts";
+
+function status(over: Partial<PeerStatusSpec>): PeerStatusSpec {
+  return {
+    endpoint: "192.0.2.1:51820",
+    label: "b",
+    state: "unknown",
+    receiveBytes: 0,
+    transmitBytes: 0,
+    lastHandshakeTime: "",
+    lastUsedEndpoint: "192.0.2.1:51820",
+    lastEndpointChange: "",
+    ...over,
+  };
+}
+
+Deno.test("recordPeerStatuses() moves the device's handshake time onto the monotonic clock and keeps first times", () => {
+  const timeline = new Timeline({ clock: () => 0, timeOrigin: 0 });
+  const wall = Date.parse("2026-01-01T00:00:10.000Z");
+  const statuses = new Map([
+    ["A", status({ label: "a" })],
+    [
+      "B",
+      status({
+        label: "b",
+        state: "up",
+        lastHandshakeTime: "2026-01-01T00:00:09.750Z",
+      }),
+    ],
+    // a wall clock ahead of ours never puts the handshake after now
+    ["C", status({ label: "c", lastHandshakeTime: "2026-01-01T00:00:11Z" })],
+  ]);
+  recordPeerStatuses(timeline, statuses, { mono: 1000, wall });
+  recordPeerStatuses(timeline, statuses, { mono: 2000, wall: wall + 1000 });
+  assertEquals(timeline.snapshot().peers, {
+    A: { label: "a", configured: 1000 },
+    B: { label: "b", configured: 1000, handshake: 750, up: 1000 },
+    C: { label: "c", configured: 1000, handshake: 1000 },
+  });
+});
+
+Deno.test("recordPeerStatuses() forgets peers that left the mesh", () => {
+  const timeline = new Timeline({ clock: () => 0, timeOrigin: 0 });
+  const both = new Map([["A", status({})], ["B", status({})]]);
+  recordPeerStatuses(timeline, both, { mono: 10, wall: 0 });
+  recordPeerStatuses(timeline, new Map([["B", status({})]]), {
+    mono: 20,
+    wall: 0,
+  });
+  assertEquals(Object.keys(timeline.snapshot().peers), ["B"]);
+  assertEquals(timeline.snapshot().peers.B!.configured, 10);
+});
