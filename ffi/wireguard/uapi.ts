@@ -7,11 +7,8 @@
  * @module
  */
 import { NotFoundError } from "../netlink/errors.ts";
-import {
-  derivePublicKey as deriveFromIdentity,
-  type WgKey,
-} from "../../core/identity/keys.ts";
-import { decodeKey, encodeKey } from "./kernel_codec.ts";
+import { x25519PublicKey } from "../../core/identity/x25519_webcrypto.ts";
+import { decodeKey } from "./kernel_codec.ts";
 import {
   encodeSet,
   parseGetReply,
@@ -114,13 +111,9 @@ async function exchange(
   }
 }
 
-/**
- * The public key of a base64 private key, via WebCrypto X25519 (the
- * identity module's derivation; a malformed key fails as the UAPI reports it).
- */
+/** The public key of a base64 private key, via WebCrypto X25519. */
 export function derivePublicKey(privateKey: string): Promise<string> {
-  decodeKey(privateKey, "private key");
-  return deriveFromIdentity(privateKey as WgKey);
+  return x25519PublicKey(decodeKey(privateKey, "private key"));
 }
 
 /** wireguard-go devices configured over their UAPI sockets. */
