@@ -1,3 +1,4 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { assertEquals } from "../../_tools/assert.ts";
 import {
   alignedSearch,
@@ -9,13 +10,11 @@ import {
 import { endpointSearchPlugin } from "../../../plugins/connectivity/plugin.ts";
 import type { PluginContext } from "../../../core/plugins/types.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import type { EdgespanConfig } from "../../../core/config/types.ts";
 import type {
   AffiliateSpec,
   PeerSpecSpec,
   PeerStatusSpec,
 } from "../../../core/resources/specs.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const EPS = ["198.51.100.12:51820", "10.2.0.12:51820"];
@@ -66,21 +65,17 @@ Deno.test("searchedState(): an up peer that searches us since after our last rec
 function plugin(affiliates: () => AffiliateSpec[], timers = SEARCH_TIMERS) {
   const abort = new AbortController();
   const reconciles: string[] = [];
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "endpoint-search",
-    config: {} as EdgespanConfig,
     identity: { nodeId: "w1" } as LocalIdentity,
-    log: silentLogger(),
     now: () => T0,
     signal: abort.signal,
-    oneShot: false,
     requestReconcile: (r) => reconciles.push(r),
-    listResources:
-      ((type: string) =>
-        type === "affiliates"
-          ? affiliates().map((spec) => ({ id: spec.nodeId, spec }))
-          : []) as PluginContext["listResources"],
-  } as PluginContext;
+    listResources: ((type: string) =>
+      type === "affiliates"
+        ? affiliates().map((spec) => ({ id: spec.nodeId, spec }))
+        : []) as PluginContext["listResources"],
+  });
   return {
     p: endpointSearchPlugin.create(ctx, timers),
     abort,

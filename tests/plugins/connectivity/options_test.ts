@@ -1,3 +1,4 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { assertEquals } from "../../_tools/assert.ts";
 import { parse } from "yaml";
 import { parseSearchOptions } from "../../../plugins/connectivity/options.ts";
@@ -6,14 +7,11 @@ import { endpointSearchPlugin } from "../../../plugins/connectivity/plugin.ts";
 import { BUILTIN_PLUGINS } from "../../../plugins/mod.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
 import { knownPlugins } from "../../../core/plugins/registry.ts";
-import type { PluginContext } from "../../../core/plugins/types.ts";
-import type { LocalIdentity } from "../../../core/identity/identity.ts";
 import type { EdgespanConfig } from "../../../core/config/types.ts";
 import type {
   PeerSpecSpec,
   PeerStatusSpec,
 } from "../../../core/resources/specs.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
 const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -107,17 +105,11 @@ plugins:
 
 Deno.test("endpoint-search: the switch interval option sets the schedule (1 s instead of 2.5 s), a reload changes it", () => {
   const abort = new AbortController();
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "endpoint-search",
-    config: {} as EdgespanConfig,
-    identity: {} as LocalIdentity,
-    log: silentLogger(),
     now: () => T0,
     signal: abort.signal,
-    oneShot: false,
-    requestReconcile: () => {},
-    listResources: () => [],
-  };
+  });
   const parsed = parseSearchOptions({ switchInterval: "1s" });
   if (!parsed.ok) throw new Error("options rejected");
   const plugin = endpointSearchPlugin.create(ctx, parsed.options);

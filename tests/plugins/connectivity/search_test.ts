@@ -1,3 +1,4 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import {
   holdsSwitch,
   nextWake,
@@ -9,14 +10,10 @@ import {
   searchVerdict,
 } from "../../../plugins/connectivity/search.ts";
 import { endpointSearchPlugin } from "../../../plugins/connectivity/plugin.ts";
-import type { PluginContext } from "../../../core/plugins/types.ts";
-import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import type { EdgespanConfig } from "../../../core/config/types.ts";
 import type {
   PeerSpecSpec,
   PeerStatusSpec,
 } from "../../../core/resources/specs.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 import { assert, assertEquals } from "../../_tools/assert.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -154,17 +151,11 @@ Deno.test("receiveProgress() / searchedState() golden: an up peer silent for 60 
 
 function searchPlugin() {
   const abort = new AbortController();
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "endpoint-search",
-    config: {} as EdgespanConfig,
-    identity: {} as LocalIdentity,
-    log: silentLogger(),
     now: () => T0,
     signal: abort.signal,
-    oneShot: false,
-    requestReconcile: () => {},
-    listResources: () => [],
-  };
+  });
   return { plugin: endpointSearchPlugin.create(ctx, SEARCH_TIMERS), abort };
 }
 

@@ -1,10 +1,10 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { bypassDestinations } from "../../../plugins/discovery_service/bypass.ts";
 import { createDiscoveryServicePlugin } from "../../../plugins/discovery_service/plugin.ts";
 import { discoveryServerPlugin } from "../../../plugins/discovery_service/embedded.ts";
 import { parseDiscoveryUrl } from "../../../plugins/discovery_service/target.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 import type { PluginContext } from "../../../core/plugins/types.ts";
 import { assert, assertEquals } from "../../_tools/assert.ts";
 
@@ -28,17 +28,12 @@ function config(serve?: { listen: string }) {
 }
 
 function context(cfg: ReturnType<typeof config>): PluginContext {
-  return {
+  return testPluginContext({
     pluginName: "p",
     config: cfg,
     identity: { nodeId: "n" } as LocalIdentity,
-    log: silentLogger(),
     now: () => 0,
-    signal: new AbortController().signal,
-    oneShot: false,
-    requestReconcile: () => {},
-    listResources: () => [],
-  };
+  });
 }
 
 Deno.test("bypassDestinations() takes literals as they are and resolves names once each", async () => {

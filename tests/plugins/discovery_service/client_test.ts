@@ -1,8 +1,7 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { assert, assertEquals } from "../../_tools/assert.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
-import type { PluginContext } from "../../../core/plugins/types.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 import { discoveryServicePlugin } from "../../../plugins/discovery_service/plugin.ts";
 import { DiscoveryClient } from "../../../plugins/discovery_service/client.ts";
 import {
@@ -603,17 +602,13 @@ function context(port: number, stateDir: string, signal: AbortSignal) {
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   const reasons: string[] = [];
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "discovery-service",
     config: result.config,
     identity: { nodeId: "node-1" } as LocalIdentity,
-    log: silentLogger(),
-    now: Date.now,
     signal,
-    oneShot: false,
     requestReconcile: (r) => reasons.push(r),
-    listResources: () => [],
-  };
+  });
   return { ctx, reasons };
 }
 

@@ -1,9 +1,7 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { discoveryServerPlugin } from "../../../plugins/discovery_service/embedded.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
 import type { EdgespanConfig } from "../../../core/config/types.ts";
-import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
-import type { PluginContext } from "../../../core/plugins/types.ts";
 import { assert, assertEquals } from "../../_tools/assert.ts";
 
 function freePort(): number {
@@ -49,17 +47,11 @@ async function waitListening(port: number, want: boolean): Promise<void> {
 Deno.test("discovery-server serves per discovery.serve, moves on reload and stops with the plugin", async () => {
   const [a, b] = [freePort(), freePort()];
   const abort = new AbortController();
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "discovery-server",
     config: config(a),
-    identity: {} as LocalIdentity,
-    log: silentLogger(),
-    now: Date.now,
     signal: abort.signal,
-    oneShot: false,
-    requestReconcile: () => {},
-    listResources: () => [],
-  };
+  });
   const plugin = discoveryServerPlugin.create(ctx, {});
   await plugin.start?.();
   try {

@@ -1,8 +1,7 @@
+import { testPluginContext } from "../../_tools/plugin_context.ts";
 import { assert } from "../../_tools/assert.ts";
 import { validateConfig } from "../../../core/config/validate.ts";
-import type { PluginContext } from "../../../core/plugins/types.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
-import { silentLogger } from "../../../core/log/logger.ts";
 import { discoveryServicePlugin } from "../../../plugins/discovery_service/plugin.ts";
 import { KEY_B64, startServer, waitFor } from "./_harness.ts";
 
@@ -18,17 +17,12 @@ Deno.test("plugin: connects within 0.25 s to a service that starts just after it
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   const ac = new AbortController();
-  const ctx: PluginContext = {
+  const ctx = testPluginContext({
     pluginName: "discovery-service",
     config: result.config,
     identity: { nodeId: "node-1" } as LocalIdentity,
-    log: silentLogger(),
-    now: Date.now,
     signal: ac.signal,
-    oneShot: false,
-    requestReconcile: () => {},
-    listResources: () => [],
-  };
+  });
   const p = discoveryServicePlugin.create(ctx, {});
   const started = performance.now();
   await p.start!();
