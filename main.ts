@@ -16,6 +16,8 @@ import { parseTestTimers } from "./core/mesh/test_timers.ts";
 import { BUILTIN_PLUGINS } from "./plugins/mod.ts";
 import { createSiteLoader } from "./plugins/external/mod.ts";
 import { FfiDataplane } from "./ffi/mesh/dataplane.ts";
+import { processCpuMs } from "./ffi/process_cpu.ts";
+import { Timeline } from "./core/timeline.ts";
 import { netlinkHostAddresses } from "./ffi/rtnetlink/host_addresses.ts";
 import { systemAddresses } from "./core/agent.ts";
 import { createLogger } from "./core/log/logger.ts";
@@ -52,6 +54,8 @@ export function main(args: string[] = Deno.args): Promise<number> {
     reload: notifiedReload,
     // Node addresses need link state (up, carrier), which only netlink has.
     agentOptions: {
+      // Each start-up and peer step also records the CPU used so far.
+      timeline: new Timeline({ cpu: processCpuMs }),
       // Site plugins named in the config, each in its own sandboxed worker.
       sitePlugins: createSiteLoader(),
       hostAddresses: netlinkHostAddresses({

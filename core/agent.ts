@@ -57,6 +57,7 @@ import {
 import { closestName } from "./config/did_you_mean.ts";
 import { recordPeerStatuses, Timeline } from "./timeline.ts";
 import {
+  handshakeLanded,
   type HandshakePollState,
   nextHandshakePoll,
 } from "./reconcile/handshake_poll.ts";
@@ -411,13 +412,11 @@ export class Agent {
   }
 
   /**
-   * What this node serves as a relay (`undefined` when none), its pairs
-   * written to the `relaypairs` resources (each pass and each look).
+   * What this node serves as a relay now (`undefined` when none). A look
+   * only: the `relaypairs` resources are written by the pass.
    */
   relayServed(): RelayServed | undefined {
-    const served = this.registry.hooks.peerPath.served();
-    this.store.replaceAll(ResourceType.relaypairs, served?.pairs ?? new Map());
-    return served;
+    return this.registry.hooks.peerPath.served();
   }
 
   /** Discovery health by plugin name. */
@@ -426,19 +425,20 @@ export class Agent {
   }
 
   /**
-   * Discovery connections with the time each entered its state (this
-   * agent's view). Looking logs a lost or regained connection; every pass
-   * looks too, so a change is logged within a reconcile interval.
+   * Discovery connections with the time each entered its state, as of
+   * now. A look only: the pass records the states and logs a lost or
+   * regained connection.
    */
   discoveryStatus(): TrackedDiscovery[] {
-    const { tracked, events } = trackDiscovery(
+    return [...this.#trackDiscovery().tracked.values()];
+  }
+
+  #trackDiscovery(): ReturnType<typeof trackDiscovery> {
+    return trackDiscovery(
       this.#discovery,
       this.discoveryHealth().map((d) => ({ name: d.name, ...d.value })),
       this.#now(),
     );
-    this.#discovery = tracked;
-    for (const e of events) logEvent(this.log, e);
-    return [...tracked.values()];
   }
 
   /** Ready = config valid, identity present, discovery reachable or cached, mesh checks pass. */
@@ -480,7 +480,9 @@ export class Agent {
     const node = await this.#nodeAddresses(config);
     const local = this.#localAffiliate(config, node.addresses);
     await this.#publish(config, local);
-    this.discoveryStatus();
+    const discovery = this.#trackDiscovery();
+    this.#discovery = discovery.tracked;
+    for (const e of discovery.events) logEvent(this.log, e);
     const remote = this.#remoteAffiliates(local);
     for (const a of remote) {
       if (a.kubespan) {
@@ -494,7 +496,10 @@ export class Agent {
         ...remote.map((a) => [a.nodeId, a] as const),
       ]),
     );
-    this.relayServed();
+    this.store.replaceAll(
+      ResourceType.relaypairs,
+      this.relayServed()?.pairs ?? new Map(),
+    );
     const mesh = this.#options.mesh;
     if (!mesh) return this.timeline.mark("firstPass");
     try {
@@ -521,7 +526,7 @@ export class Agent {
       );
       this.#handshakePoll = poll.state;
       if (poll.delayMs !== undefined && this.config.handshakePoll) {
-        this.#loop.after(poll.delayMs, "waiting for handshakes");
+        this.#lookForHandshakes(poll.delayMs, result.peerstatuses);
       }
       this.#storeMesh(result);
     } catch (e) {
@@ -529,6 +534,33 @@ export class Agent {
       this.#storeMesh(e.partial);
       throw e.cause;
     }
+  }
+
+  /**
+   * In `delayMs`, reads the device (a look, far cheaper than a pass) and
+   * runs a pass only when a waiting peer's handshake landed; otherwise
+   * looks again later, backing off as the poll says. Without a look on the
+   * mesh step, a pass.
+   */
+  #lookForHandshakes(
+    delayMs: number,
+    statuses: ReadonlyMap<string, PeerStatusSpec>,
+  ): void {
+    const peers = this.#options.mesh?.peers;
+    if (!peers) return this.#loop.after(delayMs, "waiting for handshakes");
+    this.#loop.lookAfter(delayMs, "handshake landed", async () => {
+      if (handshakeLanded(statuses, await peers())) return true;
+      const next = nextHandshakePoll(
+        this.#handshakePoll,
+        statuses,
+        this.timeline.now(),
+      );
+      this.#handshakePoll = next.state;
+      if (next.delayMs !== undefined) {
+        this.#lookForHandshakes(next.delayMs, statuses);
+      }
+      return false;
+    });
   }
 
   /**

@@ -34,6 +34,8 @@ export interface PeerTimeline {
   configured?: number;
   handshake?: number;
   up?: number;
+  /** The process's CPU time (ms) at each step, where the platform reports it. */
+  cpu?: Partial<Record<PeerEvent, number>>;
 }
 
 /** What {@linkcode Timeline.snapshot} returns (plain data, for JSON). */
@@ -44,6 +46,12 @@ export interface TimelineSnapshot {
   events: Partial<Record<NodeEvent, number>>;
   /** Each peer's steps by public key, ms after the process started. */
   peers: Record<string, PeerTimeline>;
+  /**
+   * The process's CPU time (ms, every thread) at each node step, where the
+   * platform reports it: with `events` it tells working from waiting for a
+   * core.
+   */
+  cpu?: Partial<Record<NodeEvent, number>>;
 }
 
 /** Options for {@linkcode Timeline}. */
@@ -52,6 +60,11 @@ export interface TimelineOptions {
   clock?: () => number;
   /** Wall-clock ms of the clock's zero. @default performance.timeOrigin */
   timeOrigin?: number;
+  /**
+   * The process's CPU time in ms (`undefined` where it cannot be read).
+   * @default none: no CPU is recorded
+   */
+  cpu?: () => number | undefined;
 }
 
 /**
@@ -74,11 +87,19 @@ export class Timeline {
   readonly #clock: () => number;
   readonly #origin: number;
   readonly #events: Partial<Record<NodeEvent, number>> = {};
+  readonly #eventsCpu: Partial<Record<NodeEvent, number>> = {};
   readonly #peers = new Map<string, PeerTimeline>();
+  readonly #cpu: (() => number | undefined) | undefined;
 
   constructor(options: TimelineOptions = {}) {
     this.#clock = options.clock ?? (() => performance.now());
     this.#origin = options.timeOrigin ?? performance.timeOrigin;
+    this.#cpu = options.cpu;
+  }
+
+  #cpuNow(): number | undefined {
+    const ms = this.#cpu?.();
+    return ms === undefined ? undefined : round(ms);
   }
 
   /** The monotonic clock's reading now. */
@@ -88,7 +109,10 @@ export class Timeline {
 
   /** Records `event` now (or at `at`) unless it was recorded before. */
   mark(event: NodeEvent, at: number = this.#clock()): void {
-    this.#events[event] ??= round(at);
+    if (this.#events[event] !== undefined) return;
+    this.#events[event] = round(at);
+    const cpu = this.#cpuNow();
+    if (cpu !== undefined) this.#eventsCpu[event] = cpu;
   }
 
   /** Records a peer's step now (or at `at`) unless it was recorded before. */
@@ -101,7 +125,10 @@ export class Timeline {
     let p = this.#peers.get(publicKey);
     if (!p) this.#peers.set(publicKey, p = { label });
     p.label = label;
-    p[event] ??= round(at);
+    if (p[event] !== undefined) return;
+    p[event] = round(at);
+    const cpu = this.#cpuNow();
+    if (cpu !== undefined) (p.cpu ??= {})[event] = cpu;
   }
 
   /** Forgets peers not in `keys` (gone from the mesh), so the timeline stays bounded. */
@@ -122,8 +149,11 @@ export class Timeline {
       timeOrigin: this.#origin,
       events: { ...this.#events },
       peers: Object.fromEntries(
-        [...this.#peers].map(([k, v]) => [k, { ...v }]),
+        [...this.#peers].map((
+          [k, v],
+        ) => [k, v.cpu ? { ...v, cpu: { ...v.cpu } } : { ...v }]),
       ),
+      ...(this.#cpu ? { cpu: { ...this.#eventsCpu } } : {}),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The one place that calls `Deno.dlopen`: the few libc functions the
- * netlink layer and `sd_notify.ts` need, loaded lazily on first use.
+ * netlink layer, `sd_notify.ts` and `process_cpu.ts` need, loaded lazily on
+ * first use.
  *
  * @module
  */
@@ -29,6 +30,7 @@ const symbols = {
   close: { parameters: ["i32"], result: "i32" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -36,7 +36,7 @@ export interface ApiAgent extends
   discoveryStatus?: Agent["discoveryStatus"];
   /** Start-up and peer steps for `/v1/timeline` and `/metrics`. */
   timeline?: Agent["timeline"];
-  /** What the box serves as a relay, for `/metrics` (refreshes `relaypairs`). */
+  /** What the box serves as a relay, for `/metrics`. */
   relayServed?: Agent["relayServed"];
 }
 

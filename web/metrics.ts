@@ -347,6 +347,16 @@ export function renderMetrics(input: MetricsInput): string {
     for (const [event, ms] of Object.entries(tl.events)) {
       steps.add({ event }, ms / 1000);
     }
+    if (tl.cpu) {
+      const cpu = family(
+        "edgespan_timeline_cpu_seconds",
+        "gauge",
+        "CPU time the process had used when each start-up step happened (every thread, user and system).",
+      );
+      for (const [event, ms] of Object.entries(tl.cpu)) {
+        cpu.add({ event }, ms / 1000);
+      }
+    }
     const peerSteps = family(
       "edgespan_peer_timeline_seconds",
       "gauge",

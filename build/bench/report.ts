@@ -9,6 +9,7 @@
 import {
   breakdown,
   breakdownTable,
+  cpuFloor,
   type NodeSteps,
   STEPS,
 } from "./timeline_summary.ts";
@@ -33,6 +34,10 @@ export interface MeshSize {
   timeline: NodeSteps[];
   /** Reconcile passes each agent ran up to the full mesh (median run). */
   passes?: number[];
+  /** CPU ms each agent used from its spawn to the full mesh (median run). */
+  cpuMs?: number[];
+  /** The machine's cores, for the CPU floor. */
+  cores?: number;
   joinMs?: number[];
   join?: NodeSteps;
   /** Each run's never-seen box joining (ms after its spawn). */
@@ -46,9 +51,20 @@ export interface FootprintPoint {
   peers: number;
   rssMb: number;
   peakMb: number;
+  /** Of the RSS: file-backed (the runtime binary's pages) and anonymous, MB. */
+  fileMb?: number;
+  anonMb?: number;
   apiReadyMs: number;
   /** CPU (user + system) from spawn to settled, ms. */
   cpuMs?: number;
+}
+
+/** A floor run: a script that only reads its own memory. */
+export interface FootprintFloor {
+  rssMb: number;
+  fileMb?: number;
+  anonMb?: number;
+  startMs: number;
 }
 
 /** One kernel-path comparison, ours against the C tool, per round. */
@@ -105,7 +121,9 @@ export interface BenchData {
   footprint?: {
     command: string;
     runs: FootprintPoint[];
-    floor: { rssMb: number; startMs: number }[];
+    floor: FootprintFloor[];
+    /** Deno with edgespan's code loaded, no agent started. */
+    loaded?: FootprintFloor[];
   };
   kernel?: { command: string; rows: KernelRow[] };
   discovery?: { command: string; runs: DiscoveryRun[] };
@@ -193,6 +211,21 @@ function meshSection(
         `Reconcile passes per agent up to the full mesh: median ${
           median(m.passes)
         }, most ${Math.max(...m.passes)}.`,
+        "",
+      );
+    }
+    if (m.cpuMs?.length && m.cores) {
+      const f = cpuFloor(m.cpuMs, m.cores);
+      out.push(
+        `CPU per agent from its spawn to its last peer up: median ${
+          f.median.toFixed(0)
+        } ms (${f.min.toFixed(0)}–${
+          f.max.toFixed(0)
+        }). The ${m.cpuMs.length} agents together used ${
+          (f.total / 1000).toFixed(2)
+        } CPU-s: on ${m.cores} cores that alone takes at least ${
+          (f.wallFloor / 1000).toFixed(2)
+        } s of wall time (the floor for edgespan on this machine, before any waiting).`,
         "",
       );
     }
@@ -286,22 +319,29 @@ function footprintSection(
     "",
     "One agent alone in a fresh network namespace with wireguard-go and N peers from the",
     "`discovery-static` plugin (endpoints that never answer); RSS read from /proc 3 s after",
-    "every peer is configured; API ready = from spawn to the API listening. Deno's floor is an",
-    "empty script run the same way.",
+    "every peer is configured, split into file-backed pages (the runtime binary's code and data",
+    "the process touched, shared with any other Deno process on the box) and anonymous memory",
+    "(heaps, stacks, compiled code); API ready = from spawn to the API listening. The floors: an",
+    "empty script, and a script that only loads and evaluates edgespan's code (no agent), both",
+    "run the same way.",
     "",
     "```",
     fp.command,
     "```",
     "",
-    "| peers | RSS MB (median, range) | peak RSS MB | spawn to API ready, ms (median, range) | CPU to start and settle, ms |",
-    "|---|---|---|---|---|",
+    "| peers | RSS MB (median, range) | of it file-backed MB | of it anonymous MB | peak RSS MB | spawn to API ready, ms (median, range) | CPU to start and settle, ms |",
+    "|---|---|---|---|---|---|---|",
   ];
+  const part = (xs: (number | undefined)[]) =>
+    xs.every((x) => x !== undefined) ? f1(median(xs as number[])) : "—";
   for (const n of sizes) {
     const rs = fp.runs.filter((r) => r.peers === n);
     const rss = rs.map((r) => r.rssMb);
     const api = rs.map((r) => r.apiReadyMs);
     out.push(
       `| ${n} | ${f1(median(rss))} (${range(rss, f1)}) | ${
+        part(rs.map((r) => r.fileMb))
+      } | ${part(rs.map((r) => r.anonMb))} | ${
         f1(median(rs.map((r) => r.peakMb)))
       } | ${f1(median(api))} (${range(api, f1)}) | ${
         f1(median(rs.map((r) => r.cpuMs ?? NaN)))
@@ -309,13 +349,22 @@ function footprintSection(
     );
   }
   const floorRss = median(fp.floor.map((f) => f.rssMb));
-  const floorStart = median(fp.floor.map((f) => f.startMs));
-  out.push(
-    `| Deno floor (empty script) | ${f1(floorRss)} | — | ${
-      f1(floorStart)
-    } (spawn to exit) | — |`,
-    "",
-  );
+  for (
+    const [name, runs] of [
+      ["Deno floor (empty script)", fp.floor],
+      ["Deno with edgespan's code loaded, no agent", fp.loaded ?? []],
+    ] as const
+  ) {
+    if (runs.length === 0) continue;
+    out.push(
+      `| ${name} | ${f1(median(runs.map((f) => f.rssMb)))} | ${
+        part(runs.map((f) => f.fileMb))
+      } | ${part(runs.map((f) => f.anonMb))} | — | ${
+        f1(median(runs.map((f) => f.startMs)))
+      } (spawn to exit) | — |`,
+    );
+  }
+  out.push("");
   files["rss_vs_peers.svg"] = lineChart({
     title: "Agent RSS vs peers",
     xLabel: "peers",

@@ -21,6 +21,8 @@ export interface NodeSteps {
   name: string;
   /** Step name → ms after the zero; absent when it never happened. */
   steps: Record<string, number>;
+  /** Step name → CPU ms the agent had used by then (when its timeline records CPU). */
+  cpu?: Record<string, number>;
 }
 
 /** The steps of the breakdown, in order, with what each means. */
@@ -39,16 +41,24 @@ export const STEPS: readonly { key: string; text: string }[] = [
   { key: "allUp", text: "every peer up" },
 ];
 
+type PeerStep = "known" | "configured" | "handshake" | "up";
+
+/** The latest of every peer's `event` (time, and CPU by then), or undefined while one lacks it. */
 function lastOf(
   t: TimelineSnapshot,
-  event: "known" | "configured" | "handshake" | "up",
+  event: PeerStep,
   expected: number,
-): number | undefined {
-  const times = Object.values(t.peers).map((p) => p[event]);
-  if (times.length < expected || times.some((x) => x === undefined)) {
+): { at: number; cpu?: number } | undefined {
+  const peers = Object.values(t.peers);
+  if (peers.length < expected || peers.some((p) => p[event] === undefined)) {
     return undefined;
   }
-  return Math.max(...times as number[]);
+  const at = Math.max(...peers.map((p) => p[event]!));
+  // CPU time only grows: the latest step has the largest reading.
+  const cpus = peers.map((p) => p.cpu?.[event]);
+  return cpus.every((c) => c !== undefined)
+    ? { at, cpu: Math.max(...cpus as number[]) }
+    : { at };
 }
 
 /**
@@ -69,6 +79,7 @@ export function nodeSteps(
   for (const [event, ms] of Object.entries(node.timeline.events)) {
     steps[event] = base + ms;
   }
+  const cpu: Record<string, number> = { ...node.timeline.cpu };
   const per = {
     allKnown: lastOf(node.timeline, "known", peers),
     allConfigured: lastOf(node.timeline, "configured", peers),
@@ -76,9 +87,15 @@ export function nodeSteps(
     allUp: lastOf(node.timeline, "up", peers),
   };
   for (const [k, v] of Object.entries(per)) {
-    if (v !== undefined) steps[k] = base + v;
+    if (v === undefined) continue;
+    steps[k] = base + v.at;
+    if (v.cpu !== undefined) cpu[k] = v.cpu;
   }
-  return { name: node.name, steps };
+  return {
+    name: node.name,
+    steps,
+    ...(Object.keys(cpu).length ? { cpu } : {}),
+  };
 }
 
 /** One row of the breakdown: a step's median and slowest time over the nodes. */
@@ -90,6 +107,8 @@ export interface StepRow {
   max: number;
   /** Nodes that reached the step. */
   nodes: number;
+  /** Median CPU ms the agents had used by the step, where recorded. */
+  cpuMedian?: number;
 }
 
 function median(values: number[]): number {
@@ -106,25 +125,63 @@ export function breakdown(nodes: readonly NodeSteps[]): StepRow[] {
       v !== undefined
     ) as number[];
     if (values.length === 0) continue;
+    const cpus = nodes.map((n) => n.cpu?.[key]).filter((v) =>
+      v !== undefined
+    ) as number[];
     rows.push({
       key,
       text,
       median: median(values),
       max: Math.max(...values),
       nodes: values.length,
+      ...(cpus.length ? { cpuMedian: median(cpus) } : {}),
     });
   }
   return rows;
 }
 
-/** The breakdown as a Markdown table (times in seconds, 2 decimals). */
+/**
+ * The breakdown as a Markdown table (times in seconds, 2 decimals; with a
+ * CPU column when any row has CPU).
+ */
 export function breakdownTable(rows: readonly StepRow[]): string {
   const s = (ms: number) => (ms / 1000).toFixed(2);
+  const withCpu = rows.some((r) => r.cpuMedian !== undefined);
+  const cpu = (r: StepRow) =>
+    withCpu
+      ? ` ${r.cpuMedian === undefined ? "—" : `${r.cpuMedian.toFixed(0)} ms`} |`
+      : "";
   return [
-    "| step | median node | slowest node | nodes |",
-    "|---|---|---|---|",
+    `| step | median node | slowest node | nodes |${
+      withCpu ? " CPU used by then (median node) |" : ""
+    }`,
+    `|---|---|---|---|${withCpu ? "---|" : ""}`,
     ...rows.map((r) =>
-      `| ${r.text} | ${s(r.median)} s | ${s(r.max)} s | ${r.nodes} |`
+      `| ${r.text} | ${s(r.median)} s | ${s(r.max)} s | ${r.nodes} |${cpu(r)}`
     ),
   ].join("\n");
+}
+
+/** What the agents' CPU to a full mesh says about the wall time. */
+export interface CpuFloor {
+  /** CPU ms per agent: median, least, most. */
+  median: number;
+  min: number;
+  max: number;
+  /** Every agent's CPU together, ms. */
+  total: number;
+  /** The least wall time that CPU needs on `cores` cores, ms. */
+  wallFloor: number;
+}
+
+/** The CPU floor of a mesh run from each agent's CPU ms. */
+export function cpuFloor(cpuMs: readonly number[], cores: number): CpuFloor {
+  const total = cpuMs.reduce((a, b) => a + b, 0);
+  return {
+    median: median([...cpuMs]),
+    min: Math.min(...cpuMs),
+    max: Math.max(...cpuMs),
+    total,
+    wallFloor: total / cores,
+  };
 }

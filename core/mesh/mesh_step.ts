@@ -91,8 +91,7 @@ export function createMeshStep(
    * Affiliates → peer specs, peer endpoints through the endpoint filters
    * and the endpoint order, every peer with the same pass context.
    */
-  function peerSpecs(input: MeshPassInput): PeerSpecs {
-    const pass: PassContext = { passId: ++passes, now: input.now };
+  function peerSpecs(input: MeshPassInput, pass: PassContext): PeerSpecs {
     const { specs, warnings } = buildPeerSpecs({
       affiliates: input.remote,
       localNodeId: input.identity.nodeId,
@@ -134,6 +133,7 @@ export function createMeshStep(
   /** The state machine over the device stats; peer selection picks endpoints. */
   function nextStatuses(
     input: MeshPassInput,
+    pass: PassContext,
     specs: PeerSpecs,
     devicePeers: readonly DevicePeer[],
   ): PeerStatusStepResult {
@@ -152,7 +152,7 @@ export function createMeshStep(
         hooks.peerSelection.restartHandshake(status, spec, now) ?? false,
       judge: (status, spec) => hooks.peerSelection.judge(status, spec, now),
       path: (key, status, spec) =>
-        hooks.peerPath.decide(key, status, spec, now),
+        hooks.peerPath.decide(key, status, spec, pass),
     });
   }
 
@@ -290,11 +290,13 @@ export function createMeshStep(
   return {
     async pass(input) {
       if (!input.config.kubespan.enabled) return await disable(input);
-      const peerspecs = peerSpecs(input);
+      // One context for every hook call of this pass.
+      const pass: PassContext = { passId: ++passes, now: input.now };
+      const peerspecs = peerSpecs(input, pass);
       const out: Partial<MeshPassResult> = { peerspecs };
       try {
         const devicePeers = await ensureLink(input);
-        const step = nextStatuses(input, peerspecs, devicePeers);
+        const step = nextStatuses(input, pass, peerspecs, devicePeers);
         await configurePeers(input, devicePeers, step);
         out.peerstatuses = step.statuses;
         logChanges(input, step.changes);
@@ -314,6 +316,9 @@ export function createMeshStep(
         lastApplyError = e instanceof Error ? e.message : String(e);
         throw new MeshPassError(out, e);
       }
+    },
+    async peers() {
+      return linkName ? await dataplane.devicePeers(linkName) : [];
     },
     async cleanup(config) {
       await dataplane.cleanup(config.wireguard.interface, nftTable);

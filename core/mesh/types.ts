@@ -16,6 +16,7 @@ import type {
   PeerStatusSpec,
 } from "../resources/specs.ts";
 import type { DataplaneHealth } from "./dataplane.ts";
+import type { HandshakeReading } from "../reconcile/handshake_poll.ts";
 
 /** The hook groups the mesh step calls. */
 export type MeshHooks = Pick<
@@ -70,6 +71,12 @@ export class MeshPassError extends Error {
 /** The kernel-facing part of a pass; filled in by the mesh layer. */
 export interface MeshStep {
   pass(input: MeshPassInput): Promise<MeshPassResult>;
+  /**
+   * The WireGuard device's peers as they are now: a look, no change (empty
+   * before the first pass made the link). Lets the agent check for a
+   * landed handshake without a whole pass. Absent = only passes read it.
+   */
+  peers?(): Promise<HandshakeReading[]>;
   /** Removes everything the step created (link, routes, rules, nft table). */
   cleanup?(config: EdgespanConfig): Promise<void>;
   /** Releases sockets and child processes, leaving kernel state in place. */

@@ -50,8 +50,9 @@ export interface DiscoveryHooks {
 }
 
 /**
- * The mesh pass an endpoint hook is called in: one value for every peer of
- * a pass, so a plugin can read the agent's resources once per pass.
+ * The mesh pass a peer hook (endpoint filter and order, peer path) is
+ * called in: one value for every peer of a pass, so a plugin can read the
+ * agent's resources once per pass.
  */
 export interface PassContext {
   /** Counts the mesh step's passes from 1; a new number is a new pass. */
@@ -206,12 +207,13 @@ export interface PeerPathHooks {
    * This pass's path of a peer, asked before peer selection; a decision
    * with an endpoint replaces peer selection for the peer (it is neither
    * asked nor judged). `undefined` = direct, peer selection decides.
+   * `pass` is the same for every peer of a pass (its `now` is the time).
    */
   decide(
     publicKey: string,
     status: PeerStatusSpec,
     spec: PeerSpecSpec,
-    now: number,
+    pass: PassContext,
   ): PathDecision | undefined;
   /** The relay offer this node publishes in its affiliate, if any. */
   offer(): AffiliateRelayOffer | undefined;

@@ -86,3 +86,41 @@ export function nextHandshakePoll(
   const delayMs = Math.min(previous.delayMs * 2, timers.maxMs);
   return { state: { ...previous, delayMs }, delayMs };
 }
+
+/** A device peer as a look reads it: its key and last handshake (ms since the epoch, 0 = never). */
+export interface HandshakeReading {
+  publicKey: string;
+  lastHandshakeTime: number;
+}
+
+/**
+ * Whether a look at the device found a handshake the last pass has not
+ * seen, for a peer that pass did not have `up`: then a pass is worth
+ * running now; otherwise the look was enough (and far cheaper than a pass).
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert";
+ * import { handshakeLanded } from "./handshake_poll.ts";
+ *
+ * const waiting = new Map([["K", {
+ *   endpoint: "192.0.2.1:51820", label: "b", state: "unknown" as const,
+ *   receiveBytes: 0, transmitBytes: 0, lastHandshakeTime: "",
+ *   lastUsedEndpoint: "192.0.2.1:51820", lastEndpointChange: "",
+ * }]]);
+ * strictEqual(handshakeLanded(waiting, [{ publicKey: "K", lastHandshakeTime: 0 }]), false);
+ * strictEqual(handshakeLanded(waiting, [{ publicKey: "K", lastHandshakeTime: 5 }]), true);
+ * ```
+ */
+export function handshakeLanded(
+  statuses: ReadonlyMap<string, PeerStatusSpec>,
+  device: readonly HandshakeReading[],
+): boolean {
+  for (const p of device) {
+    const s = statuses.get(p.publicKey);
+    if (!s || s.state === "up" || p.lastHandshakeTime <= 0) continue;
+    const seen = s.lastHandshakeTime ? Date.parse(s.lastHandshakeTime) : 0;
+    if (p.lastHandshakeTime > seen) return true;
+  }
+  return false;
+}

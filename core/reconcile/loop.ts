@@ -82,6 +82,35 @@ export class ReconcileLoop {
     this.#soon = setTimeout(() => this.request(reason), delayMs);
   }
 
+  /**
+   * In `delayMs` (a later call replaces an earlier one; a pass that starts
+   * first cancels it): runs `look`, never during a pass, and a pass with
+   * `reason` when it answers true. A look is for what is cheap to check
+   * and rarely changes (has a handshake landed?); it leaves the tick alone.
+   */
+  lookAfter(delayMs: number, reason: string, look: () => Promise<boolean>) {
+    clearTimeout(this.#soon);
+    if (this.#stopped) return;
+    this.#soon = setTimeout(() => this.#look(reason, look), delayMs);
+  }
+
+  #look(reason: string, look: () => Promise<boolean>): void {
+    // A pass that runs now schedules what comes next itself.
+    if (this.#stopped || this.#running) return;
+    let needed = false;
+    this.#running = look().then(
+      (yes) => void (needed = yes),
+      () => void (needed = true), // could not look: a pass finds out
+    );
+    this.#running.then(() => {
+      this.#running = undefined;
+      const next = this.#pending ?? (needed ? reason : undefined);
+      this.#pending = undefined;
+      if (next !== undefined && !this.#stopped) this.#run(next);
+      else for (const w of this.#idleWaiters.splice(0)) w();
+    });
+  }
+
   #schedule(): void {
     clearTimeout(this.#timer);
     if (this.#stopped) return;

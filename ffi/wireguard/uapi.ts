@@ -10,9 +10,10 @@ import { NotFoundError } from "../netlink/errors.ts";
 import { x25519PublicKey } from "../../core/identity/x25519_webcrypto.ts";
 import { decodeKey } from "./kernel_codec.ts";
 import {
-  encodeSet,
+  encodeSetBytes,
   parseGetReply,
   parseSetReply,
+  replyComplete,
   UAPI_GET,
   uapiError,
 } from "./uapi_codec.ts";
@@ -27,9 +28,22 @@ export interface UserspaceWireGuardOptions {
   socketDir?: string;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const REPLY_END = /(?:^|\n)errno=-?\d+\n\n$/;
+const GET_REQUEST = new TextEncoder().encode(UAPI_GET);
+// First read buffer sizes (a buffer doubles when nearly full): a `set=1`
+// reply is one short line, a `get=1` reply of 1000 peers some 330 KB.
+const SET_REPLY_BYTES = 256;
+const GET_REPLY_BYTES = 64 * 1024;
+/** The largest read buffer kept for the next request. */
+const KEEP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The read buffer of the last finished request (zeroed), reused by the next
+ * one so a device read every pass does not allocate and copy into fresh
+ * buffers of a few hundred KiB. Taken while in use, so concurrent requests
+ * get their own.
+ */
+let spareBuffer: Uint8Array<ArrayBuffer> | undefined;
 
 /** The path of a device's UAPI socket. */
 export function socketPath(name: string, dir = UAPI_DIR): string {
@@ -68,12 +82,16 @@ export async function probeSocket(path: string): Promise<SocketState> {
   }
 }
 
-/** Sends one request and reads the reply up to its `errno=N` blank line. */
+/**
+ * Sends one request and reads the reply up to its `errno=N` blank line,
+ * straight into one buffer that doubles when nearly full.
+ */
 async function exchange(
   path: string,
   name: string,
-  request: string,
+  request: Uint8Array,
   operation: string,
+  replyBytes: number,
 ): Promise<string> {
   let conn: Deno.UnixConn;
   try {
@@ -94,16 +112,27 @@ async function exchange(
     throw err;
   }
   try {
-    const bytes = enc.encode(request);
-    for (let off = 0; off < bytes.length;) {
-      off += await conn.write(bytes.subarray(off));
+    for (let off = 0; off < request.length;) {
+      off += await conn.write(request.subarray(off));
     }
-    const buf = new Uint8Array(64 * 1024);
-    let text = "";
-    while (!REPLY_END.test(text.slice(-64))) {
-      const n = await conn.read(buf);
+    let buf = spareBuffer ?? new Uint8Array(replyBytes);
+    spareBuffer = undefined;
+    let len = 0;
+    for (;;) {
+      if (buf.length - len < buf.length / 4) {
+        const next = new Uint8Array(2 * buf.length);
+        next.set(buf.subarray(0, len));
+        buf = next;
+      }
+      const n = await conn.read(buf.subarray(len));
       if (n === null) break;
-      text += dec.decode(buf.subarray(0, n), { stream: true });
+      len += n;
+      if (replyComplete(buf, len)) break;
+    }
+    const text = dec.decode(buf.subarray(0, len));
+    if (buf.length <= KEEP_BYTES) {
+      buf.fill(0, 0, len); // a get reply holds the private key
+      spareBuffer = buf;
     }
     return text;
   } finally {
@@ -145,8 +174,9 @@ export class UserspaceWireGuard implements WgBackend {
     const text = await exchange(
       socketPath(name, this.#dir),
       name,
-      UAPI_GET,
+      GET_REQUEST,
       op,
+      GET_REPLY_BYTES,
     );
     const reply = parseGetReply(text);
     const err = uapiError(op, reply.errno);
@@ -171,8 +201,9 @@ export class UserspaceWireGuard implements WgBackend {
     const text = await exchange(
       socketPath(name, this.#dir),
       name,
-      encodeSet(config),
+      encodeSetBytes(config),
       op,
+      SET_REPLY_BYTES,
     );
     const err = uapiError(op, parseSetReply(text));
     if (err) throw err;

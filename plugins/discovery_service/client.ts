@@ -88,9 +88,17 @@ export interface DiscoveryClientOptions {
    * stay in the view, waiting to be re-published. @default 60 s
    */
   reconnectGraceMs?: number;
+  /**
+   * How long a Watch may stay without its first message (the snapshot,
+   * which a service sends at once) before the session is dropped and a new
+   * one starts: a stalled stream must not leave the box without peers.
+   * @default 15 s
+   */
+  snapshotTimeoutMs?: number;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+const SNAPSHOT_TIMEOUT_MS = 15_000;
 const CALL_TIMEOUT_MS = 30_000;
 const WARN_EVERY_MS = 60_000;
 const RECONNECT_GRACE_MS = 60_000;
@@ -609,6 +617,12 @@ export class DiscoveryClient {
     const greeter = this.#helloLoop(session.signal).catch((err) => {
       if (!session.signal.aborted) session.abort(err);
     });
+    const snapshotMs = this.#o.snapshotTimeoutMs ?? SNAPSHOT_TIMEOUT_MS;
+    const snapshotTimer = setTimeout(() => {
+      const why = `no Watch snapshot within ${snapshotMs} ms; reconnecting`;
+      this.#warn(`discovery: ${why}`, { service: targetBaseUrl(this.#target) });
+      session.abort(new Error(why));
+    }, snapshotMs);
     try {
       let first = true;
       for await (
@@ -620,6 +634,7 @@ export class DiscoveryClient {
         this.#apply(res, first);
         if (first) {
           first = false;
+          clearTimeout(snapshotTimer);
           this.#connectedOnce = true;
           this.#health = {
             state: "connected",
@@ -634,7 +649,14 @@ export class DiscoveryClient {
         throw session.signal.reason;
       }
       return "ended";
+    } catch (err) {
+      // The call fails as "cancelled" when the session is ended on purpose;
+      // the reason it was ended is what the operator needs to see.
+      const reason = session.signal.reason;
+      if (session.signal.aborted && reason instanceof Error) throw reason;
+      throw err;
     } finally {
+      clearTimeout(snapshotTimer);
       // While disconnected nothing can be re-published; the next snapshot
       // starts a new grace period.
       this.#disarmGrace();
@@ -656,6 +678,16 @@ export class DiscoveryClient {
     }
   }
 
+  /**
+   * A session ended: the new health, and when a live connection was lost,
+   * a change for the agent (so it says so now, not at its next tick).
+   */
+  #lost(health: DiscoveryHealth): void {
+    const wasConnected = this.#health.state === "connected";
+    this.#health = health;
+    if (wasConnected) this.#o.onChange?.("discovery connection lost");
+  }
+
   async #loop(signal: AbortSignal): Promise<void> {
     let attempt = 0;
     const random = this.#o.random ?? Math.random;
@@ -672,17 +704,17 @@ export class DiscoveryClient {
         const outcome = await this.#session(signal, () => (attempt = 0));
         if (outcome === "redirect") attempt = 0;
         if (outcome === "ended" && !signal.aborted) {
-          this.#health = { state: "connecting", detail: "watch ended" };
+          this.#lost({ state: "connecting", detail: "watch ended" });
         }
       } catch (err) {
         this.#dropConnection();
         if (signal.aborted) break;
-        this.#health = {
+        this.#lost({
           state: "connecting",
           detail: `${targetBaseUrl(this.#target)}: ${
             err instanceof Error ? err.message : String(err)
           }`,
-        };
+        });
       }
     }
     this.#dropConnection();

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import { createUdpSocket, type UdpRemote, type UdpSocket } from "./udp.ts";
 import {
   preferredRelay,
   rankRelays,
@@ -54,7 +54,10 @@ export class RelayClient {
   /** peer → wanted until. */
   readonly #wanted = new Map<string, number>();
   readonly #pending = new Map<number, { peer: string; relay: string }>();
-  #socket: dgram.Socket | undefined;
+  #socket: UdpSocket | undefined;
+  /** The socket being opened (on the first pair that wants a relay). */
+  #opening: Promise<void> | undefined;
+  #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #id = 1;
 
@@ -64,19 +67,40 @@ export class RelayClient {
   }
 
   start(): void {
-    const s = dgram.createSocket("udp6");
-    s.on(
-      "message",
-      (msg: Uint8Array, from: dgram.RemoteInfo) => this.#onReply(msg, from),
-    );
-    s.on("error", () => {});
-    s.bind(0);
-    this.#socket = s;
+    this.#stopped = false;
     this.#timer = setInterval(() => this.refresh(), REFRESH_MS);
     Deno.unrefTimer(this.#timer);
   }
 
+  /**
+   * The socket once it is bound; the first call opens it (a box that never
+   * needs a relay never loads the UDP module) and runs `then` when it is.
+   */
+  #ready(then: () => void): UdpSocket | undefined {
+    if (this.#socket || this.#stopped) return this.#socket;
+    this.#opening ??= createUdpSocket("udp6").then((s) => {
+      if (this.#stopped) {
+        s.close();
+        return;
+      }
+      s.on(
+        "message",
+        (msg: Uint8Array, from: UdpRemote) => this.#onReply(msg, from),
+      );
+      s.on("error", () => {});
+      s.bind(0);
+      this.#socket = s;
+    }).catch(() => {
+      this.#opening = undefined; // the next refresh tries again
+    });
+    void this.#opening.then(() => {
+      if (this.#socket) then();
+    });
+    return undefined;
+  }
+
   stop(): void {
+    this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     try {
       this.#socket?.close();
@@ -120,13 +144,16 @@ export class RelayClient {
 
   /** Sends one datagram to a peer's mesh address (traffic for a probe). */
   poke(meshAddress: string, port: number): void {
-    this.#socket?.send(encodeMessage({ op: "poke" }), port, meshAddress);
+    const send = () =>
+      this.#socket?.send(encodeMessage({ op: "poke" }), port, meshAddress);
+    if (this.#ready(send)) send();
   }
 
   /** Asks every usable relay about every wanted pair. */
   refresh(): void {
+    if (this.#wanted.size === 0) return;
     const now = this.#now();
-    const s = this.#socket;
+    const s = this.#ready(() => this.refresh());
     if (!s) return;
     const relays = new Map(this.#o.relays().map((r) => [r.key, r]));
     for (const [peer, until] of this.#wanted) {
@@ -157,7 +184,7 @@ export class RelayClient {
     }
   }
 
-  #onReply(msg: Uint8Array, from: dgram.RemoteInfo): void {
+  #onReply(msg: Uint8Array, from: UdpRemote): void {
     const m = decodeMessage(msg);
     if (!m || m.op !== "joined") return;
     const p = this.#pending.get(m.id);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import { createUdpSocket, type UdpRemote, type UdpSocket } from "./udp.ts";
 import {
   ByteBucket,
   type Leg,
@@ -47,7 +47,7 @@ export interface OpenPairOptions {
 }
 
 function bind(
-  socket: dgram.Socket,
+  socket: UdpSocket,
   port: number,
   address: string,
 ): Promise<void> {
@@ -67,7 +67,10 @@ export async function openPair(
   const now = options.now ?? Date.now;
   const address = options.bindAddress ?? "0.0.0.0";
   const type = address.includes(":") ? "udp6" : "udp4";
-  const sockets = [dgram.createSocket(type), dgram.createSocket(type)] as const;
+  const sockets = [
+    await createUdpSocket(type),
+    await createUdpSocket(type),
+  ] as const;
   const legs: [Leg, Leg] = [{}, {}];
   options.expectHosts?.forEach((h, i) => {
     if (h !== undefined) legs[i as 0 | 1].expectHost = h;
@@ -85,7 +88,7 @@ export async function openPair(
   const send = (
     side: 0 | 1,
     msg: Uint8Array,
-    to: dgram.RemoteInfo | { address: string; port: number },
+    to: UdpRemote | { address: string; port: number },
   ) => {
     if (!options.bucket.take(msg.length, now())) {
       counters.dropped++;
@@ -100,7 +103,7 @@ export async function openPair(
   sockets.forEach((socket, i) => {
     const side = i as 0 | 1;
     const other = side === 0 ? 1 : 0;
-    socket.on("message", (msg: Uint8Array, from: dgram.RemoteInfo) => {
+    socket.on("message", (msg: Uint8Array, from: UdpRemote) => {
       const action = routeDatagram(legs, side, from);
       if (action.kind === "drop") {
         counters.dropped++;

@@ -13,7 +13,7 @@
  * @module
  */
 import { formatIP, tryParseIP } from "../../core/netaddr/ip.ts";
-import { definePlugin } from "../../core/plugins/types.ts";
+import { definePlugin, type PathDecision } from "../../core/plugins/types.ts";
 import { ResourceType } from "../../core/resources/definitions.ts";
 import type {
   AffiliateSpec,
@@ -67,14 +67,16 @@ export const peerRelayPlugin = definePlugin({
       ctx.listResources<S>(type).map((r) => ({ id: r.id, spec: r.spec }));
 
     /**
-     * The offered relays, read from the resources at most every 250 ms: a
-     * pass asks once per peer, and the resources change only between passes.
+     * The offered relays: read once per pass (a pass asks for every peer,
+     * and the resources change only between passes); fresh when asked
+     * outside a pass (the client's refresh timer).
      */
-    let offered: { at: number; relays: OfferedRelay[] } | undefined;
+    let offered: { passId: number; relays: OfferedRelay[] } | undefined;
+    let inPass: number | undefined;
     function relays(): OfferedRelay[] {
-      const at = ctx.now();
-      if (!offered || at - offered.at >= 250 || at < offered.at) {
-        offered = { at, relays: readRelays() };
+      if (inPass === undefined) return readRelays();
+      if (offered?.passId !== inPass) {
+        offered = { passId: inPass, relays: readRelays() };
       }
       return offered.relays;
     }
@@ -117,44 +119,58 @@ export const peerRelayPlugin = definePlugin({
       now: ctx.now,
     });
 
+    /** One peer's path in a pass (the relay state machine, then its effects). */
+    function decidePath(
+      publicKey: string,
+      status: PeerStatusSpec,
+      spec: PeerSpecSpec,
+      now: number,
+    ): PathDecision | undefined {
+      const { ranked, views } = client.views(publicKey);
+      const prev = paths.get(publicKey);
+      const current = prev?.kind === "relayed" ? prev.choice.relay : undefined;
+      const step = stepPath(prev, {
+        now,
+        state: status.state,
+        endpoint: status.endpoint,
+        receiveBytes: status.receiveBytes,
+        transmitBytes: status.transmitBytes,
+        lastHandshake: status.lastHandshakeTime
+          ? Date.parse(status.lastHandshakeTime)
+          : 0,
+        candidates: spec.endpoints,
+        choice: chooseRelay(ranked, views, now, current),
+        standby: preferredRelay(ranked, views, now) !== undefined,
+        // The same at both ends: they probe in the same slot.
+        probeOffset: fnv1a(pairKey(self, publicKey)) %
+          timers.probeIntervalMs,
+      }, timers);
+      paths.set(publicKey, step.path);
+      if (step.path.kind === "relayed" && step.path.probe) wakeForProbe();
+      if (step.failed) client.fail(publicKey, step.failed);
+      if (step.wantRelay && ranked.length > 0) client.want(publicKey);
+      if (step.poke) client.poke(canon(spec.address), options.controlPort);
+      if (step.event) {
+        log.info("peer path", {
+          peer: publicKey,
+          label: spec.label,
+          path: step.decision.path,
+          event: step.event,
+        });
+      }
+      return step.decision;
+    }
+
     return {
       peerPath: {
-        decide(publicKey, status, spec, now) {
-          const { ranked, views } = client.views(publicKey);
-          const prev = paths.get(publicKey);
-          const current = prev?.kind === "relayed"
-            ? prev.choice.relay
-            : undefined;
-          const step = stepPath(prev, {
-            now,
-            state: status.state,
-            endpoint: status.endpoint,
-            receiveBytes: status.receiveBytes,
-            transmitBytes: status.transmitBytes,
-            lastHandshake: status.lastHandshakeTime
-              ? Date.parse(status.lastHandshakeTime)
-              : 0,
-            candidates: spec.endpoints,
-            choice: chooseRelay(ranked, views, now, current),
-            standby: preferredRelay(ranked, views, now) !== undefined,
-            // The same at both ends: they probe in the same slot.
-            probeOffset: fnv1a(pairKey(self, publicKey)) %
-              timers.probeIntervalMs,
-          }, timers);
-          paths.set(publicKey, step.path);
-          if (step.path.kind === "relayed" && step.path.probe) wakeForProbe();
-          if (step.failed) client.fail(publicKey, step.failed);
-          if (step.wantRelay && ranked.length > 0) client.want(publicKey);
-          if (step.poke) client.poke(canon(spec.address), options.controlPort);
-          if (step.event) {
-            log.info("peer path", {
-              peer: publicKey,
-              label: spec.label,
-              path: step.decision.path,
-              event: step.event,
-            });
+        decide(publicKey, status, spec, pass) {
+          const now = pass.now;
+          inPass = pass.passId;
+          try {
+            return decidePath(publicKey, status, spec, now);
+          } finally {
+            inPass = undefined;
           }
-          return step.decision;
         },
         offer: () =>
           options.serve

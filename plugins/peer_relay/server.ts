@@ -6,7 +6,7 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import { createUdpSocket, type UdpRemote, type UdpSocket } from "./udp.ts";
 import type { Logger } from "../../core/log/logger.ts";
 import { ByteBucket, plainHost } from "./legs.ts";
 import { openPair, type PairForwarder } from "./forwarder.ts";
@@ -68,7 +68,7 @@ export function startRelayServer(options: RelayServerOptions): RelayServer {
   const refusals: Record<string, number> = {};
   /** Refusals already logged (once per pair and reason). */
   const refusedLogged = new Set<string>();
-  let socket: dgram.Socket | undefined;
+  let socket: UdpSocket | undefined;
   let stopped = false;
 
   /** Binds a new pair's legs; false (and the pair released) when that fails. */
@@ -125,7 +125,7 @@ export function startRelayServer(options: RelayServerOptions): RelayServer {
 
   async function onMessage(
     msg: Uint8Array,
-    from: dgram.RemoteInfo,
+    from: UdpRemote,
   ): Promise<void> {
     const m = decodeMessage(msg);
     if (!m || m.op !== "join") return;
@@ -164,8 +164,17 @@ export function startRelayServer(options: RelayServerOptions): RelayServer {
 
   async function bindLoop(): Promise<void> {
     while (!stopped) {
-      const s = dgram.createSocket("udp6");
-      s.on("message", (msg: Uint8Array, from: dgram.RemoteInfo) => {
+      let s: UdpSocket;
+      try {
+        s = await createUdpSocket("udp6");
+      } catch (err) {
+        log.warn("relay: cannot open a UDP socket; trying again in 1 s", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      s.on("message", (msg: Uint8Array, from: UdpRemote) => {
         void onMessage(msg, from);
       });
       s.on("error", () => {});

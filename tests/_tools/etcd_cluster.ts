@@ -67,7 +67,18 @@ export interface EtcdClusterOptions {
    */
   netns?: string;
   /** Serve clients over TLS with this certificate (files) signed by `caPem`. */
-  tls?: { certFile: string; keyFile: string; caPem: string };
+  tls?: {
+    certFile: string;
+    keyFile: string;
+    caPem: string;
+    /**
+     * Require client certificates signed by the CA in `trustedCaFile`
+     * (`--client-cert-auth`); the health checks present `certPem`/`keyPem`.
+     * etcd 3.4's JSON gateway dials etcd with the server certificate, so
+     * that one needs the clientAuth extended key usage too.
+     */
+    clientAuth?: { trustedCaFile: string; certPem: string; keyPem: string };
+  };
 }
 
 async function healthy(
@@ -183,6 +194,13 @@ export async function startEtcdCluster(
                 options.tls.certFile,
                 "--key-file",
                 options.tls.keyFile,
+                ...(options.tls.clientAuth
+                  ? [
+                    "--client-cert-auth",
+                    "--trusted-ca-file",
+                    options.tls.clientAuth.trustedCaFile,
+                  ]
+                  : []),
               ]
               : []),
             "--log-level",
@@ -206,7 +224,15 @@ export async function startEtcdCluster(
     if (ownDir) await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   const http = options.tls
-    ? Deno.createHttpClient({ caCerts: [options.tls.caPem] })
+    ? Deno.createHttpClient({
+      caCerts: [options.tls.caPem],
+      ...(options.tls.clientAuth
+        ? {
+          cert: options.tls.clientAuth.certPem,
+          key: options.tls.clientAuth.keyPem,
+        }
+        : {}),
+    })
     : undefined;
   try {
     for (const m of members) m.start();

@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { bundledCommand } from "./_bundle.ts";
-import { fetchTimeline } from "./mesh_bench.ts";
+import { fetchTimeline, processCpuMs } from "./mesh_bench.ts";
 import { canUseNetns } from "../_tools/netns.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
@@ -27,6 +27,10 @@ export interface FootprintRun {
   rssMb: number;
   /** VmHWM (peak RSS) in MB at the same moment. */
   peakMb: number;
+  /** Of the RSS: file-backed pages (the runtime binary's code and data the process touched), MB. */
+  fileMb: number;
+  /** Of the RSS: anonymous memory (heaps, stacks, JIT code), MB. */
+  anonMb: number;
   /** ms from spawn to the API listening. */
   apiReadyMs: number;
   /** CPU time (user + system) the agent used from spawn to the RSS reading, ms. */
@@ -65,13 +69,6 @@ plugins:
     enabled: true
     peers:
 ${list || "      []\n"}`;
-}
-
-/** User + system CPU time of a process in ms (/proc/PID/stat, 100 ticks a second). */
-function cpuMs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function statusKb(pid: number, field: string): number {
@@ -122,7 +119,9 @@ async function agentRun(
             peers,
             rssMb: statusKb(child.pid, "VmRSS") / 1024,
             peakMb: statusKb(child.pid, "VmHWM") / 1024,
-            cpuMs: cpuMs(child.pid),
+            fileMb: statusKb(child.pid, "RssFile") / 1024,
+            anonMb: statusKb(child.pid, "RssAnon") / 1024,
+            cpuMs: processCpuMs(child.pid),
             apiReadyMs: t.timeOrigin - spawnedAt + (t.events.apiReady ?? NaN),
           };
         }
@@ -137,23 +136,41 @@ async function agentRun(
   }
 }
 
-/** Deno's own floor: an empty script's RSS (MB) and spawn-to-exit time (ms). */
-async function denoFloor(): Promise<{ rssMb: number; startMs: number }> {
+/** A floor: RSS of a script that only reads its own memory, and its spawn to exit. */
+export interface FloorRun {
+  rssMb: number;
+  fileMb: number;
+  anonMb: number;
+  startMs: number;
+}
+
+/**
+ * Runs `args` + a script that prints its own memory after `prelude`:
+ * Deno's floor with nothing loaded, or with the program's code loaded.
+ */
+async function floorRun(args: string[], prelude: string): Promise<FloorRun> {
   const file = await Deno.makeTempFile({ suffix: ".js" });
   await Deno.writeTextFile(
     file,
-    `const s = Deno.readTextFileSync("/proc/self/status");
-console.log(/^VmRSS:\\s+(\\d+)/m.exec(s)[1]);`,
+    `${prelude}
+const s = Deno.readTextFileSync("/proc/self/status");
+const kb = (k) => Number(s.split("\\n").find((l) => l.startsWith(k + ":")).split(/\\s+/)[1]);
+console.log(JSON.stringify([kb("VmRSS"), kb("RssFile"), kb("RssAnon")]));`,
   );
   try {
     const t0 = performance.now();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", file],
+    const out = await new Deno.Command(args[0]!, {
+      args: [...args.slice(1), file],
       stdout: "piped",
     }).output();
     const startMs = performance.now() - t0;
+    const [rss, fileKb, anon] = JSON.parse(
+      new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!,
+    ) as number[];
     return {
-      rssMb: Number(new TextDecoder().decode(out.stdout).trim()) / 1024,
+      rssMb: rss! / 1024,
+      fileMb: fileKb! / 1024,
+      anonMb: anon! / 1024,
       startMs,
     };
   } finally {
@@ -161,10 +178,30 @@ console.log(/^VmRSS:\\s+(\\d+)/m.exec(s)[1]);`,
   }
 }
 
+/** Deno's own floor: an empty script. */
+function denoFloor(): Promise<FloorRun> {
+  return floorRun([Deno.execPath(), "run", "-A", "--no-config"], "");
+}
+
+/**
+ * Deno with edgespan's code loaded and evaluated (the bundle imported, so
+ * its `main` does not run) under the agent's own flags: the floor before
+ * the agent does anything.
+ */
+function loadedFloor(command: string[]): Promise<FloorRun> {
+  const bundle = command.at(-1)!;
+  return floorRun(
+    command.slice(0, -1),
+    `await import(${JSON.stringify(`file://${bundle}`)});`,
+  );
+}
+
 /** Everything the footprint benchmark measured, for the report. */
 export interface FootprintResult {
   runs: FootprintRun[];
-  floor: { rssMb: number; startMs: number }[];
+  floor: FloorRun[];
+  /** The program's code loaded, no agent started. */
+  loaded: FloorRun[];
 }
 
 function med(xs: number[]): number {
@@ -186,34 +223,46 @@ if (import.meta.main) {
   const sizes = (positionals[0] ?? "1,16,64,256").split(",").map(Number);
   const repeat = Number(values.repeat ?? "3");
   const command = await bundledCommand();
-  const result: FootprintResult = { runs: [], floor: [] };
+  const result: FootprintResult = { runs: [], floor: [], loaded: [] };
   for (let r = 0; r < repeat; r++) {
     result.floor.push(await denoFloor());
+    result.loaded.push(await loadedFloor(command));
     for (const n of sizes) result.runs.push(await agentRun(command, n));
   }
   const f = (x: number) => x.toFixed(1);
   const range = (xs: number[]) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
   console.log(
-    "peers | RSS MB (median, range) | peak MB | API ready ms | CPU ms to settle",
+    "peers | RSS MB (median, range) | file-backed MB | anonymous MB | peak MB | API ready ms | CPU ms to settle",
   );
-  console.log("---|---|---|---|---");
+  console.log("---|---|---|---|---|---|---");
   for (const n of sizes) {
     const rs = result.runs.filter((x) => x.peers === n);
     console.log(
       `${n} | ${f(med(rs.map((x) => x.rssMb)))} (${
         range(rs.map((x) => x.rssMb))
-      }) | ${f(med(rs.map((x) => x.peakMb)))} | ${
+      }) | ${f(med(rs.map((x) => x.fileMb)))} | ${
+        f(med(rs.map((x) => x.anonMb)))
+      } | ${f(med(rs.map((x) => x.peakMb)))} | ${
         f(med(rs.map((x) => x.apiReadyMs)))
       } (${range(rs.map((x) => x.apiReadyMs))}) | ${
         f(med(rs.map((x) => x.cpuMs)))
       }`,
     );
   }
-  console.log(
-    `Deno floor (empty script): RSS ${
-      f(med(result.floor.map((x) => x.rssMb)))
-    } MB, spawn to exit ${f(med(result.floor.map((x) => x.startMs)))} ms`,
-  );
+  for (
+    const [name, runs] of [
+      ["Deno floor (empty script)", result.floor],
+      ["Deno with edgespan's code loaded", result.loaded],
+    ] as const
+  ) {
+    console.log(
+      `${name}: RSS ${f(med(runs.map((x) => x.rssMb)))} MB (file-backed ${
+        f(med(runs.map((x) => x.fileMb)))
+      }, anonymous ${f(med(runs.map((x) => x.anonMb)))}), spawn to exit ${
+        f(med(runs.map((x) => x.startMs)))
+      } ms`,
+    );
+  }
   if (values.json) {
     await Deno.writeTextFile(values.json, JSON.stringify(result, null, 1));
   }

@@ -40,6 +40,7 @@ import type { TimelineSnapshot } from "../../core/timeline.ts";
 import {
   breakdown,
   breakdownTable,
+  cpuFloor,
   type NodeSteps,
   nodeSteps,
   type NodeTimeline,
@@ -175,11 +176,35 @@ export async function reconcileRuns(socket: string): Promise<number> {
   }
 }
 
+/** User + system CPU time of a process so far, ms (/proc/PID/stat, 100 ticks a second). */
+export function processCpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * The agents' CPU up to the full mesh and the wall time it needs at the
+ * least on this machine's cores (the agents alone, nothing else running).
+ */
+export function cpuFloorLine(cpuMs: number[], cores: number): string {
+  const f = cpuFloor(cpuMs, cores);
+  return `CPU per agent from spawn to the full mesh: median ${
+    f.median.toFixed(0)
+  } ms (${f.min.toFixed(0)}–${f.max.toFixed(0)}); all ${cpuMs.length} agents ${
+    (f.total / 1000).toFixed(2)
+  } CPU-s, at least ${
+    (f.wallFloor / 1000).toFixed(2)
+  } s of wall time on ${cores} cores`;
+}
+
 /** One edgespan run: total ms and every node's steps on the common axis. */
 export interface MeshRun {
   ms: number;
   /** Reconcile passes each agent ran up to the full mesh. */
   passes: number[];
+  /** CPU time (every thread, user + system) each agent used from its spawn to its last peer up, ms. */
+  cpuMs: number[];
   nodes: NodeSteps[];
   /** Each node's raw timeline with its spawn time. */
   raw: NodeTimeline[];
@@ -353,20 +378,25 @@ async function edgespanMesh(
   });
   try {
     await waitForMesh(demo, 180_000);
+    // `ip netns exec` execs the agent: the pid is the agent's (read now,
+    // a little after the full mesh, only where the timeline has no CPU).
+    const cpuNow = demo.agents.map((a) => processCpuMs(a.process.pid));
     const zero = Math.min(...demo.agents.map((a) => a.spawnedAt));
     const raw = await timelines(demo);
     const passes = await Promise.all(
       demo.agents.map((a) => reconcileRuns(a.socket)),
     );
     const nodes = raw.map((t) => nodeSteps(t, zero, n - 1));
+    const cpuMs = nodes.map((s, i) => s.cpu?.allUp ?? cpuNow[i]!);
     const ms = Math.max(...nodes.map((s) => s.steps.allUp ?? Infinity));
-    if (!rejoin) return { ms, passes, nodes, raw };
+    if (!rejoin) return { ms, passes, cpuMs, nodes, raw };
     const fresh = await newJoin(demo, n);
     // the last of the first n boxes moves (node 1 hosts discovery)
     const moved = await move(demo, n - 1).catch((e: Error) => e.message);
     return {
       ms,
       passes,
+      cpuMs,
       nodes,
       raw,
       newJoin: fresh,
@@ -397,6 +427,10 @@ export interface MeshSizeResult {
   raw: NodeTimeline[];
   /** The median run's reconcile passes per agent up to the full mesh. */
   passes: number[];
+  /** The median run's CPU ms per agent up to the full mesh. */
+  cpuMs: number[];
+  /** Cores of the machine (the CPU floor is sum(cpuMs) / cores). */
+  cores: number;
   /** With --join: each run's time from the box's spawn to all its pairs up. */
   joinMs?: number[];
   /** With --join: the median join's steps. */
@@ -466,10 +500,13 @@ if (import.meta.main) {
       timeline: mid.nodes,
       raw: mid.raw,
       passes: mid.passes,
+      cpuMs: mid.cpuMs,
+      cores: navigator.hardwareConcurrency,
     });
     console.log(
-      `passes per agent up to the full mesh: ${mid.passes.join(" ")}\n`,
+      `passes per agent up to the full mesh: ${mid.passes.join(" ")}`,
     );
+    console.log(`${cpuFloorLine(mid.cpuMs, navigator.hardwareConcurrency)}\n`);
     const joins = runs.flatMap((r) => r.join ? [r.join] : []);
     if (joins.length) {
       const jm = joins.map((j) => j.ms);

@@ -7,11 +7,14 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 // owner; every other one loads Deno's Node compatibility layer at start
 // (RSS and start-up time) and must be replaced or imported where needed.
 const KNOWN: Record<string, string> = {
-  // sync AES-GCM/ECB of the discovery payloads (WebCrypto is async, no ECB)
+  // Sync AES-GCM/ECB of the discovery payloads. WebCrypto was tried: it
+  // saved ~15 ms of CPU per start but every call is an async hop to a
+  // worker thread, and on 2 busy cores a 16-node mesh converged 0.3-0.5 s
+  // later (tests/bench/mesh_bench.ts 16 --join, 4 runs each).
   "node:crypto": "plugins/discovery_service/crypto.ts",
-  // UDP of the relay plugin
-  "node:dgram": "plugins/peer_relay/",
 };
+// node:dgram (the relay's UDP) is imported on first use by
+// plugins/peer_relay/udp.ts: most boxes never open a relay socket.
 
 Deno.test("the shipped bundle imports no node: module at start beyond the known ones, and no require()", async () => {
   const dir = await Deno.makeTempDir({ prefix: "edgespan-node-imports-" });

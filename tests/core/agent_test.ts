@@ -1,6 +1,6 @@
 import { Agent, type AgentOptions } from "../../core/agent.ts";
 import { ConfigError } from "../../core/config/load.ts";
-import { silentLogger } from "../../core/log/logger.ts";
+import { createLogger, silentLogger } from "../../core/log/logger.ts";
 import {
   type AnyPluginDefinition,
   definePlugin,
@@ -8,6 +8,7 @@ import {
 import type {
   AffiliateSpec,
   PluginStatusSpec,
+  RelayPairSpec,
 } from "../../core/resources/specs.ts";
 import type { HostAddress } from "../../core/mesh/node_addresses.ts";
 import {
@@ -16,6 +17,7 @@ import {
   type MeshStep,
 } from "../../core/mesh/types.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
+import { discoveryHooks } from "../_tools/fake_discovery.ts";
 import {
   assert,
   assertEquals,
@@ -482,6 +484,64 @@ Deno.test("Agent stores what a failing mesh pass produced before it failed", asy
       errors.map((e) => String((e as { error: unknown }).error)),
       ["Error: link down"],
       "the cause is logged, not the wrapper",
+    );
+  });
+});
+
+Deno.test("looking at the relay and discovery state (GET /metrics, /v1/status) writes no resource and logs nothing; the pass does", async () => {
+  const { dir, configPath } = await setup("plugins: {peer-relay: false}\n");
+  const pairs = new Map<string, RelayPairSpec>();
+  let discovery: "connected" | "connecting" = "connected";
+  const lines: string[] = [];
+  const relayAndDiscovery = definePlugin({
+    name: "fake-relay-discovery",
+    hooks: ["discovery", "peerPath"],
+    version: "1.0.0",
+    description: "test",
+    defaultEnabled: true,
+    create: () => ({
+      discovery: discoveryHooks({
+        health: () => ({ state: discovery, detail: "fake" }),
+      }),
+      peerPath: {
+        decide: () => undefined,
+        offer: () => undefined,
+        served: () => ({ pairs, refusals: {} }),
+      },
+    }),
+  });
+  await withAgent({ dir, configPath }, {
+    plugins: withBuiltins(relayAndDiscovery),
+    log: createLogger({ sink: (l) => lines.push(l) }),
+  }, async (agent) => {
+    await agent.settle();
+    assertEquals(agent.store.list("relaypairs").length, 0);
+    pairs.set("a|b", {
+      labels: ["a", "b"],
+      peers: ["A", "B"],
+      ports: [40000, 40001],
+      latched: ["", ""],
+      bytes: [0, 0],
+      packets: 0,
+      dropped: 0,
+      since: "2026-12-01T00:00:00Z",
+    });
+    discovery = "connecting";
+    const before = lines.length;
+    assertEquals(agent.relayServed()?.pairs.size, 1);
+    assertEquals(
+      agent.discoveryStatus().find((d) => d.name === "fake-relay-discovery")
+        ?.state,
+      "connecting",
+    );
+    assertEquals(agent.store.list("relaypairs").length, 0, "a look wrote");
+    assertEquals(lines.slice(before), [], "a look logged");
+    agent.requestReconcile("test");
+    await agent.settle();
+    assertEquals(agent.store.list("relaypairs").length, 1);
+    assert(
+      lines.slice(before).some((l) => l.includes("discovery connection lost")),
+      lines.slice(before).join("\n"),
     );
   });
 });

@@ -7,6 +7,7 @@ import type {
   PeerStatusSpec,
 } from "../../core/resources/specs.ts";
 import { Timeline } from "../../core/timeline.ts";
+import { discoveryHooks } from "../_tools/fake_discovery.ts";
 import { assert, assertEquals } from "../_tools/assert.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
@@ -35,13 +36,7 @@ const discovery = definePlugin({
   description: "test",
   defaultEnabled: true,
   create: () => ({
-    discovery: {
-      publish: () => Promise.resolve(),
-      affiliates: () => [REMOTE],
-      publicAddresses: () => [],
-      leave: () => Promise.resolve(),
-      health: () => ({ state: "connected" as const, detail: "" }),
-    },
+    discovery: discoveryHooks({ affiliates: () => [REMOTE] }),
   }),
 });
 
@@ -188,5 +183,37 @@ Deno.test("Agent records its start-up and the peer's steps on the timeline, in o
       JSON.stringify(p),
     );
     assert(p.handshake !== undefined && p.handshake <= p.up!);
+  });
+});
+
+Deno.test("Agent waits for a handshake by looking at the device, with one pass when it lands (no pass per look)", async () => {
+  const fake = fakeMesh(200);
+  let looks = 0;
+  const mesh: MeshStep = {
+    ...fake.mesh,
+    peers: () => {
+      looks++;
+      const at = fake.handshakeAt();
+      return Promise.resolve([{
+        publicKey: KEY,
+        lastHandshakeTime: at > 0 && at <= Date.now() ? at : 0,
+      }]);
+    },
+  };
+  await withAgent(mesh, new Timeline(), async (agent) => {
+    const until = Date.now() + 2000;
+    while (
+      agent.store.get<PeerStatusSpec>("peerstatuses", KEY)?.spec.state !==
+        "up" && Date.now() < until
+    ) await new Promise((r) => setTimeout(r, 5));
+    const late = Date.now() - fake.handshakeAt();
+    assert(late < 300, `seen up ${late} ms after the handshake`);
+    assert(looks >= 3, `looked ${looks} times while waiting`);
+    assertEquals(
+      fake.passes.length,
+      2,
+      "the first pass and one when it landed",
+    );
+    assertEquals(agent.reconcileStats.lastReason, "handshake landed");
   });
 });

@@ -52,3 +52,41 @@ Deno.test("recordPeerStatuses() forgets peers that left the mesh", () => {
   assertEquals(Object.keys(timeline.snapshot().peers), ["B"]);
   assertEquals(timeline.snapshot().peers.B!.configured, 10);
 });
+
+Deno.test("Timeline records the process's CPU time at the first occurrence of each step, when given a CPU clock", () => {
+  let t = 10;
+  let cpu: number | undefined = 4.04;
+  const timeline = new Timeline({
+    clock: () => t,
+    timeOrigin: 1000,
+    cpu: () => cpu,
+  });
+  timeline.mark("configReady");
+  timeline.peer("K", "b", "known");
+  t = 30;
+  cpu = 9;
+  timeline.mark("configReady"); // not the first time: keeps 4.0
+  timeline.mark("apiReady");
+  timeline.peer("K", "b", "known");
+  timeline.peer("K", "b", "up");
+  cpu = undefined; // the clock could not be read: no CPU for this step
+  timeline.mark("firstPass");
+  const snap = timeline.snapshot();
+  assertEquals(snap.events, { configReady: 10, apiReady: 30, firstPass: 30 });
+  assertEquals(snap.cpu, { configReady: 4, apiReady: 9 });
+  assertEquals(snap.peers.K, {
+    label: "b",
+    known: 10,
+    up: 30,
+    cpu: { known: 4, up: 9 },
+  });
+  // Without a CPU clock the snapshot has no CPU at all.
+  const plain = new Timeline({ clock: () => 1, timeOrigin: 0 });
+  plain.mark("configReady");
+  plain.peer("K", "b", "known");
+  assertEquals(plain.snapshot(), {
+    timeOrigin: 0,
+    events: { configReady: 1 },
+    peers: { K: { label: "b", known: 1 } },
+  });
+});

@@ -60,7 +60,12 @@ if (!ETCD_SKIP) {
               listen: "10.99.0.1:3000",
             });
             try {
-              const ms = await waitForMesh(demo, 60_000);
+              const ms = await waitForMesh(demo, 60_000).catch((err) => {
+                // The agents' logs stay in DIR; the replica's goes with it.
+                const tail = replica.log().split("\n").slice(-60).join("\n");
+                console.log(`discovery replica log (last lines):\n${tail}`);
+                throw err;
+              });
               console.log(
                 `mesh on the etcd store converged in ${
                   (ms / 1000).toFixed(1)

@@ -68,3 +68,35 @@ Deno.test("/metrics shows the timeline in seconds after the start", () => {
     ]
   ) assertStringIncludes(text, line + "\n");
 });
+
+Deno.test("/metrics shows the CPU used at each start-up step when the timeline records it", () => {
+  const fake = fakeAgent({ peers: 0 });
+  let cpu = 41.5;
+  const timeline = new Timeline({ clock: () => 80, cpu: () => cpu });
+  timeline.mark("configReady");
+  cpu = 97.25;
+  timeline.mark("firstPass");
+  const render = (t: Timeline) =>
+    renderMetrics({
+      version: "1",
+      ready: true,
+      peers: [],
+      affiliates: 1,
+      endpointChanges: new Map(),
+      snapshot: { ...fake.metrics, timeline: t.snapshot() },
+      now: 0,
+    });
+  const text = render(timeline);
+  assertStringIncludes(
+    text,
+    'edgespan_timeline_cpu_seconds{event="configReady"} 0.0415\n',
+  );
+  assertStringIncludes(
+    text,
+    'edgespan_timeline_cpu_seconds{event="firstPass"} 0.0973\n',
+  );
+  assertEquals(
+    render(recorded()).includes("edgespan_timeline_cpu_seconds"),
+    false,
+  );
+});

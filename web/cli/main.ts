@@ -636,6 +636,7 @@ async function cmdRun(args: string[], deps: CliDeps): Promise<number> {
             mesh ??= await deps.mesh!(config, agent.log, wake);
             await mesh.cleanup?.(config);
           },
+          peers: async () => (await mesh?.peers?.()) ?? [],
           close: async () => await mesh?.close?.(),
           health: () => mesh?.health?.(),
           checks: () =>

@@ -48,7 +48,8 @@ Options:
   --max-clusters N     clusters held in all (default ${DEFAULT_LIMITS.clustersMax})
   --max-affiliates N   affiliates over all clusters (default ${DEFAULT_LIMITS.totalAffiliatesMax},
                        about 11 KiB each at the largest)
-  --max-watchers N     open Watch streams in all (default ${DEFAULT_LIMITS.watchersMax})
+  --max-watchers N     open Watch streams in all, per replica with etcd
+                       (default ${DEFAULT_LIMITS.watchersMax})
   --gc-interval D      how often expired affiliates are dropped (default ${
   formatDuration(DEFAULT_GC_INTERVAL_MS)
 })

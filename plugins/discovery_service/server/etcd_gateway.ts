@@ -268,11 +268,36 @@ export class EtcdClient {
     }
     throw new EtcdError(
       `no etcd member answered (${this.#endpoints.join(", ")}): ${
-        lastErr instanceof Error ? lastErr.message : String(lastErr)
+        lastErr instanceof EtcdError ? lastErr.message : this.#failure(lastErr)
       }`,
       undefined,
       { cause: lastErr },
     );
+  }
+
+  /**
+   * Why a request failed: fetch says only "fetch failed", its causes say
+   * what happened; when etcd closed a TLS connection, what to check.
+   */
+  #failure(err: unknown): string {
+    const parts: string[] = [];
+    for (let e = err; e !== undefined && parts.length < 4;) {
+      const m = e instanceof Error ? e.message : String(e);
+      if (m && !parts.includes(m)) parts.push(m);
+      e = e instanceof Error ? e.cause : undefined;
+    }
+    if (parts.length > 1 && parts[0] === "fetch failed") parts.shift();
+    const detail = parts.join(": ");
+    if (!this.#endpoints[0]!.startsWith("https:")) return detail;
+    if (/invalid peer certificate/i.test(detail)) {
+      return `${detail}; etcd's server certificate is not trusted: give the CA that signed it with --etcd-ca`;
+    }
+    if (/connection closed|broken pipe|connection reset|alert/i.test(detail)) {
+      return this.#options.cert
+        ? `${detail}; etcd closed the TLS connection: if it runs with --client-cert-auth, the client certificate (--etcd-cert) must be signed by a CA in etcd's --trusted-ca-file and allow clientAuth`
+        : `${detail}; etcd closed the TLS connection: if it runs with --client-cert-auth, give a client certificate signed by its --trusted-ca-file CA with --etcd-cert and --etcd-key`;
+    }
+    return detail;
   }
 
   async #call<T>(
@@ -493,11 +518,13 @@ export class EtcdClient {
       }
       return res;
     } catch (err) {
+      if (signal.aborted) throw err;
       // The next attempt tries the next member.
-      if (!signal.aborted) {
-        this.#current = (this.#current + 1) % this.#endpoints.length;
-      }
-      throw err;
+      this.#current = (this.#current + 1) % this.#endpoints.length;
+      if (err instanceof EtcdError) throw err;
+      throw new EtcdError(`etcd ${base}: ${this.#failure(err)}`, undefined, {
+        cause: err,
+      });
     }
   }
 

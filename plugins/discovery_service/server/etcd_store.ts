@@ -126,6 +126,8 @@ export class EtcdStore implements DiscoveryStore {
   #rev = 0;
   #headRev = 0;
   #loaded = false;
+  /** The mirror was read from etcd at least once (it may be stale since). */
+  #everLoaded = false;
   #watchUp = false;
   #probeOk = false;
   #reason = "not connected to etcd yet";
@@ -254,6 +256,7 @@ export class EtcdStore implements DiscoveryStore {
     if (this.#loaded || this.#rev > 0) this.counts.reloads++;
     this.#rev = Math.max(this.#rev, revision);
     this.#loaded = true;
+    this.#everLoaded = true;
     this.#wakeRev();
   }
 
@@ -653,6 +656,7 @@ export class EtcdStore implements DiscoveryStore {
 
   list(clusterId: string): AffiliateView[] {
     checkClusterId(clusterId, this.#limits);
+    this.#requireLoaded();
     const m = this.#mirror.get(clusterId);
     if (!m) return [];
     const now = this.#now();
@@ -663,7 +667,16 @@ export class EtcdStore implements DiscoveryStore {
     return out;
   }
 
+  /** Reads before the first load would answer "no affiliates": refused. */
+  #requireLoaded(): void {
+    if (this.#everLoaded) return;
+    throw new StoreUnavailableError(
+      `this discovery replica has not read the clusters from etcd yet (${this.health().reason}); try again shortly or use another replica`,
+    );
+  }
+
   watch(clusterId: string): WatchRegistration {
+    this.#requireLoaded();
     if (this.#hub.watchers >= this.#limits.watchersMax) {
       throw exhausted(
         `too many watchers in the service (limit ${this.#limits.watchersMax})`,

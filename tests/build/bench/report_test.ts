@@ -49,8 +49,17 @@ Deno.test("renderReport() writes each table with its command, the machine and th
     },
     footprint: {
       command: "deno run -A tests/bench/footprint_bench.ts 64",
-      runs: [{ peers: 64, rssMb: 80, peakMb: 82, apiReadyMs: 150, cpuMs: 200 }],
+      runs: [{
+        peers: 64,
+        rssMb: 80,
+        peakMb: 82,
+        fileMb: 42,
+        anonMb: 38,
+        apiReadyMs: 150,
+        cpuMs: 200,
+      }],
       floor: [{ rssMb: 28, startMs: 15 }],
+      loaded: [{ rssMb: 50, fileMb: 30, anonMb: 20, startMs: 50 }],
     },
   });
   const md = r.markdown;
@@ -70,9 +79,13 @@ Deno.test("renderReport() writes each table with its command, the machine and th
   assertStringIncludes(md, "| no-op | 4.0 (4.0) | — | — | — |");
   assertStringIncludes(
     md,
-    "| 64 | 80.0 (80.0) | 82.0 | 150.0 (150.0) | 200.0 |",
+    "| 64 | 80.0 (80.0) | 42.0 | 38.0 | 82.0 | 150.0 (150.0) | 200.0 |",
   );
-  assertStringIncludes(md, "| Deno floor (empty script) | 28.0 |");
+  assertStringIncludes(md, "| Deno floor (empty script) | 28.0 | — | — |");
+  assertStringIncludes(
+    md,
+    "| Deno with edgespan's code loaded, no agent | 50.0 | 30.0 | 20.0 | — | 50.0 (spawn to exit) | — |",
+  );
   assertStringIncludes(md, "0.30 s from its spawn");
   assertStringIncludes(
     md,

@@ -1,4 +1,7 @@
-import { nextHandshakePoll } from "../../../core/reconcile/handshake_poll.ts";
+import {
+  handshakeLanded,
+  nextHandshakePoll,
+} from "../../../core/reconcile/handshake_poll.ts";
 import type { PeerStatusSpec } from "../../../core/resources/specs.ts";
 import { assertEquals } from "../../_tools/assert.ts";
 
@@ -49,4 +52,24 @@ Deno.test("nextHandshakePoll() starts short again on progress and stops when eve
   // a peer never given an endpoint is nothing to wait for
   const none = new Map([["A", status({ lastUsedEndpoint: "" })]]);
   assertEquals(nextHandshakePoll(undefined, none, 0).delayMs, undefined);
+});
+
+Deno.test("handshakeLanded(): only a handshake newer than the pass saw, on a peer that pass did not have up", () => {
+  const t = "2026-12-01T10:00:00.000Z";
+  const ms = Date.parse(t);
+  const statuses = new Map([
+    ["WAIT", status({ state: "unknown" })],
+    ["SEEN", status({ state: "unknown", lastHandshakeTime: t })],
+    ["UP", status({ state: "up", lastHandshakeTime: t })],
+  ]);
+  const look = (key: string, at: number) => [
+    { publicKey: key, lastHandshakeTime: at },
+  ];
+  assertEquals(handshakeLanded(statuses, look("WAIT", 0)), false);
+  assertEquals(handshakeLanded(statuses, look("WAIT", ms)), true);
+  assertEquals(handshakeLanded(statuses, look("SEEN", ms)), false);
+  assertEquals(handshakeLanded(statuses, look("SEEN", ms + 1)), true);
+  assertEquals(handshakeLanded(statuses, look("UP", ms + 5_000)), false);
+  assertEquals(handshakeLanded(statuses, look("NEW", ms)), false);
+  assertEquals(handshakeLanded(statuses, []), false);
 });

@@ -74,3 +74,49 @@ Deno.test("ReconcileLoop.after() runs a pass before the tick, once, and a pass i
   await new Promise((r) => setTimeout(r, 30));
   assertEquals(reasons.length, 3);
 });
+
+Deno.test("ReconcileLoop.lookAfter runs the look alone, a pass only when it answers true, and never during a pass", async () => {
+  const log: string[] = [];
+  let passing = false;
+  const loop = new ReconcileLoop({
+    intervalMs: 60_000,
+    pass: async (reason) => {
+      passing = true;
+      log.push(`pass:${reason}`);
+      await new Promise((r) => setTimeout(r, 30));
+      passing = false;
+    },
+  });
+  loop.start();
+  await loop.idle();
+  let answer = false;
+  const look = () => {
+    log.push(passing ? "look during a pass" : "look");
+    return Promise.resolve(answer);
+  };
+  loop.lookAfter(5, "landed", look);
+  await new Promise((r) => setTimeout(r, 20));
+  await loop.idle();
+  answer = true;
+  loop.lookAfter(5, "landed", look);
+  await new Promise((r) => setTimeout(r, 20));
+  await loop.idle();
+  // A pass that starts first cancels the look (it schedules anew itself).
+  loop.lookAfter(20, "landed", look);
+  loop.request("discovery");
+  await new Promise((r) => setTimeout(r, 60));
+  await loop.idle();
+  // A look that fails is a pass.
+  loop.lookAfter(1, "landed", () => Promise.reject(new Error("no device")));
+  await new Promise((r) => setTimeout(r, 20));
+  await loop.idle();
+  await loop.stop();
+  assertEquals(log, [
+    "pass:start",
+    "look",
+    "look",
+    "pass:landed",
+    "pass:discovery",
+    "pass:landed",
+  ]);
+});

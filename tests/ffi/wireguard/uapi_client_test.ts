@@ -115,6 +115,61 @@ Deno.test("UserspaceWireGuard.device sends get=1 and parses the reply", async ()
   }
 });
 
+Deno.test("UserspaceWireGuard.device reads a reply that arrives in many chunks", async () => {
+  const dir = await Deno.makeTempDir();
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/wgc0.sock` });
+  // 2000 peers (~190 KB, past the first read buffer); one endpoint has a
+  // two-byte UTF-8 character that is split between two chunks, and the
+  // final blank line comes in a chunk of its own
+  const peerHex = (i: number) => i.toString(16).padStart(64, "0");
+  let text = `private_key=${keyToHex(ALICE_PRIV)}\n`;
+  for (let i = 0; i < 2000; i++) {
+    text += `public_key=${peerHex(i)}\n` +
+      `endpoint=${i === 1500 ? "h\u00f4st" : "192.0.2.1"}:${i}\n` +
+      `allowed_ip=10.0.${i >> 8}.${i & 255}/32\n`;
+  }
+  text += "errno=0\n\n";
+  const bytes = new TextEncoder().encode(text);
+  const split = bytes.indexOf(0xc3) + 1;
+  const cuts = [split, bytes.length - 1];
+  for (let at = 4096; at < bytes.length; at += 4096) cuts.push(at);
+  cuts.sort((a, b) => a - b);
+  const serve = (async () => {
+    const conn = await listener.accept();
+    const req = new Uint8Array(64);
+    await conn.read(req);
+    let from = 0;
+    for (const to of [...cuts, bytes.length]) {
+      await conn.write(bytes.subarray(from, to));
+      from = to;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // the client stops at the blank line and hangs up; it must not wait
+    // for the server to hang up first
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => {
+      timer = setTimeout(() => r("late"), 5000);
+    });
+    const hungUp = await Promise.race([conn.read(new Uint8Array(1)), late]);
+    clearTimeout(timer);
+    conn.close();
+    return hungUp;
+  })();
+  try {
+    const wg = new UserspaceWireGuard({ socketDir: dir });
+    const dev = await wg.device("wgc0");
+    assertEquals(dev.publicKey, ALICE_PUB);
+    assertEquals(dev.peers.length, 2000);
+    assertEquals(dev.peers[1500]!.endpoint, "h\u00f4st:1500");
+    assertEquals(dev.peers[1999]!.allowedIPs, ["10.0.7.207/32"]);
+    assertEquals(await serve, null);
+  } finally {
+    await serve.catch(() => {});
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("UserspaceWireGuard.configure sends set=1 and maps errno", async () => {
   const dir = await Deno.makeTempDir();
   try {

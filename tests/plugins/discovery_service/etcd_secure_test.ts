@@ -3,6 +3,9 @@
  * certificate for 127.0.0.1) with password auth enabled: `--etcd-ca`,
  * `--etcd-user` and `--etcd-password-file` work, a wrong password leaves the
  * replica not ready with a reason naming the user, never the password.
+ * With `--client-cert-auth`: `--etcd-cert`/`--etcd-key` work; without a
+ * client certificate, or with one of another CA, the replica is not ready
+ * and `/readyz` says what to give.
  */
 import { assert, assertEquals } from "../../_tools/assert.ts";
 import { etcdSkipReason, startEtcdCluster } from "../../_tools/etcd_cluster.ts";
@@ -39,87 +42,148 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   }
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it. */
-async function makeCerts(dir: string): Promise<void> {
-  const ec = [
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-  ];
+const EC = [
+  "-newkey",
+  "ec",
+  "-pkeyopt",
+  "ec_paramgen_curve:prime256v1",
+  "-nodes",
+];
+
+/** A self-signed CA: `<name>.pem` and `<name>.key` in `dir`. */
+async function makeCa(dir: string, name: string, cn: string): Promise<void> {
   await openssl(dir, [
     "req",
     "-x509",
-    ...ec,
+    ...EC,
     "-days",
     "1",
     "-subj",
-    "/CN=edgespan test CA",
+    `/CN=${cn}`,
     "-addext",
     "basicConstraints=critical,CA:TRUE",
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
     "-keyout",
-    "ca.key",
+    `${name}.key`,
     "-out",
-    "ca.pem",
+    `${name}.pem`,
   ]);
+}
+
+/** `<name>.pem` and `<name>.key`, signed by the CA `ca`, with `ext` lines. */
+async function makeLeaf(
+  dir: string,
+  ca: string,
+  name: string,
+  ext: string,
+): Promise<void> {
   await openssl(dir, [
     "req",
-    ...ec,
+    ...EC,
     "-subj",
-    "/CN=etcd",
+    `/CN=${name}`,
     "-keyout",
-    "server.key",
+    `${name}.key`,
     "-out",
-    "server.csr",
+    `${name}.csr`,
   ]);
-  await Deno.writeTextFile(
-    `${dir}/ext.cnf`,
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
+  await Deno.writeTextFile(`${dir}/${name}.cnf`, ext);
   await openssl(dir, [
     "x509",
     "-req",
     "-in",
-    "server.csr",
+    `${name}.csr`,
     "-CA",
-    "ca.pem",
+    `${ca}.pem`,
     "-CAkey",
-    "ca.key",
+    `${ca}.key`,
     "-CAcreateserial",
     "-days",
     "1",
     "-extfile",
-    "ext.cnf",
+    `${name}.cnf`,
     "-out",
-    "server.pem",
+    `${name}.pem`,
   ]);
 }
 
-Deno.test({
-  name:
-    "etcd store over TLS with password auth: works with the right password; a wrong one leaves the replica not ready, saying why",
-  ignore: SKIP !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () => exclusive("discovery-heavy-tests", secureRun),
-});
+/**
+ * A CA and a server certificate for 127.0.0.1 signed by it (clientAuth too:
+ * under `--client-cert-auth` etcd 3.4's JSON gateway dials etcd with it).
+ */
+async function makeCerts(dir: string): Promise<void> {
+  await makeCa(dir, "ca", "edgespan test CA");
+  await makeLeaf(
+    dir,
+    "ca",
+    "server",
+    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+  );
+}
 
-async function secureRun(): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "edgespan-etcd-tls-" });
+/** An affiliate written through the replica on `port` is listed by it. */
+async function assertServes(port: number): Promise<void> {
+  await rawClient(port).affiliateUpdate({
+    clusterId: "c",
+    affiliateId: "a",
+    affiliateData: new Uint8Array([1]),
+    ttl: LONG_TTL,
+  });
+  const list = await rawClient(port).list({ clusterId: "c" });
+  assertEquals(list.affiliates.map((a) => a.id), ["a"]);
+}
+
+/** A test against a real etcd, one at a time with the other heavy ones. */
+function etcdTest(name: string, run: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: SKIP !== undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () => exclusive("discovery-heavy-tests", run),
+  });
+}
+
+etcdTest(
+  "etcd store over TLS with password auth: works with the right password; a wrong one leaves the replica not ready, saying why",
+  secureRun,
+);
+
+/** A fresh directory with the test CA and the server certificate; removed after. */
+async function withCerts(
+  prefix: string,
+  body: (dir: string, caPem: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
   try {
     await makeCerts(dir);
-    const caPem = await Deno.readTextFile(`${dir}/ca.pem`);
-    const etcd = await startEtcdCluster({
-      members: 1,
-      tls: {
-        certFile: `${dir}/server.pem`,
-        keyFile: `${dir}/server.key`,
-        caPem,
-      },
-    });
+    await body(dir, await Deno.readTextFile(`${dir}/ca.pem`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** One etcd member serving TLS with the server certificate in `dir`. */
+function startTlsEtcd(
+  dir: string,
+  caPem: string,
+  clientAuth?: { trustedCaFile: string; certPem: string; keyPem: string },
+) {
+  return startEtcdCluster({
+    members: 1,
+    tls: {
+      certFile: `${dir}/server.pem`,
+      keyFile: `${dir}/server.key`,
+      caPem,
+      ...(clientAuth ? { clientAuth } : {}),
+    },
+  });
+}
+
+function secureRun(): Promise<void> {
+  return withCerts("edgespan-etcd-tls-", async (dir, caPem) => {
+    const etcd = await startTlsEtcd(dir, caPem);
     const http = Deno.createHttpClient({ caCerts: [caPem] });
     try {
       const call = async (path: string, body: unknown) => {
@@ -161,14 +225,7 @@ async function secureRun(): Promise<void> {
       ]);
       try {
         assertEquals((await httpGet(good.port, "/readyz")).status, 200);
-        await rawClient(good.port).affiliateUpdate({
-          clusterId: "c",
-          affiliateId: "a",
-          affiliateData: new Uint8Array([1]),
-          ttl: LONG_TTL,
-        });
-        const list = await rawClient(good.port).list({ clusterId: "c" });
-        assertEquals(list.affiliates.map((a) => a.id), ["a"]);
+        await assertServes(good.port);
 
         const ready = await httpGet(bad.port, "/readyz");
         assertEquals(ready.status, 503);
@@ -182,7 +239,91 @@ async function secureRun(): Promise<void> {
       http.close();
       await etcd.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
+}
+
+etcdTest(
+  "etcd store with client certificates (--client-cert-auth): --etcd-cert/--etcd-key make the replica ready; without a certificate, or with one of another CA, it stays not ready and says what to fix",
+  clientCertRun,
+);
+
+function clientCertRun(): Promise<void> {
+  return withCerts("edgespan-etcd-mtls-", async (dir, caPem) => {
+    const clientExt = "extendedKeyUsage=clientAuth\n";
+    await makeLeaf(dir, "ca", "client", clientExt);
+    await makeCa(dir, "other-ca", "another CA");
+    await makeLeaf(dir, "other-ca", "stranger", clientExt);
+    const certPem = await Deno.readTextFile(`${dir}/client.pem`);
+    const keyPem = await Deno.readTextFile(`${dir}/client.key`);
+    const etcd = await startTlsEtcd(dir, caPem, {
+      trustedCaFile: `${dir}/ca.pem`,
+      certPem,
+      keyPem,
+    });
+    const http = Deno.createHttpClient({
+      caCerts: [caPem],
+      cert: certPem,
+      key: keyPem,
+    });
+    try {
+      const ca = ["--etcd-ca", `${dir}/ca.pem`];
+      const [good, none, stranger] = await Promise.all([
+        startReplica(etcd.endpoints, [
+          ...ca,
+          "--etcd-cert",
+          `${dir}/client.pem`,
+          "--etcd-key",
+          `${dir}/client.key`,
+        ]),
+        startReplica(etcd.endpoints, ca),
+        startReplica(etcd.endpoints, [
+          ...ca,
+          "--etcd-cert",
+          `${dir}/stranger.pem`,
+          "--etcd-key",
+          `${dir}/stranger.key`,
+        ]),
+      ]);
+      try {
+        const ok = await httpGet(good.port, "/readyz");
+        assertEquals(ok.status, 200, ok.text);
+        await assertServes(good.port);
+        // In etcd itself, read with the client certificate.
+        const res = await fetch(`${etcd.endpoints[0]}/v3/kv/range`, {
+          method: "POST",
+          body: JSON.stringify({ key: btoa("/edgespan/discovery/a/c/a") }),
+          client: http,
+        });
+        assertEquals(res.status, 200);
+        const body = await res.json() as { kvs?: { key: string }[] };
+        assertEquals(
+          (body.kvs ?? []).map((kv) => atob(kv.key)),
+          ["/edgespan/discovery/a/c/a"],
+        );
+
+        const keyLine = keyPem.split("\n")[1]!;
+        for (
+          const [replica, hint] of [
+            [none, "with --etcd-cert and --etcd-key"],
+            [stranger, "must be signed by a CA in etcd's --trusted-ca-file"],
+          ] as const
+        ) {
+          const ready = await httpGet(replica.port, "/readyz");
+          assertEquals(ready.status, 503, ready.text);
+          assert(/certificate/i.test(ready.text), ready.text);
+          assert(ready.text.includes(hint), ready.text);
+          assert(!/\n\s+at /.test(ready.text), `stack trace: ${ready.text}`);
+          assert(!replica.log().includes(keyLine));
+        }
+        assert(!good.log().includes(keyLine));
+      } finally {
+        await good.kill();
+        await none.kill();
+        await stranger.kill();
+      }
+    } finally {
+      http.close();
+      await etcd.stop();
+    }
+  });
 }

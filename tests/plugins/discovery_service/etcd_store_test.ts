@@ -502,3 +502,76 @@ etcdTest(
     });
   },
 );
+
+etcdTest(
+  "etcd store: a replica that has not read etcd yet refuses Watch and List (no empty snapshot), then serves every affiliate and every later update",
+  async (etcd) => {
+    const r1 = await startReplica(etcd.endpoints);
+    // r2 reaches etcd only through a balancer that refuses until opened.
+    let open = false;
+    const etcdPorts = etcd.endpoints.map((u) => Number(new URL(u).port));
+    const balancer = startBalancer(() => open ? etcdPorts : []);
+    const r2 = await startReplica([`http://127.0.0.1:${balancer.port}`]);
+    await withReplicas([r1, r2], async () => {
+      try {
+        for (let i = 0; i < 3; i++) {
+          await rawClient(r1.port).affiliateUpdate({
+            clusterId: "late",
+            affiliateId: `a${i}`,
+            affiliateData: enc(`v1-a${i}`),
+            ttl: LONG_TTL,
+          });
+        }
+        const ready = await httpGet(r2.port, "/readyz");
+        assertEquals(ready.status, 503, ready.text);
+        // A Watch now would get a snapshot of nothing: refused instead.
+        let refused = "";
+        try {
+          for await (
+            const _ of rawClient(r2.port).watch({ clusterId: "late" })
+          ) break;
+        } catch (err) {
+          refused = (err as Error).message;
+        }
+        assert(
+          /not read the clusters from etcd yet/.test(refused),
+          `Watch before the first read: ${refused || "a snapshot was sent"}`,
+        );
+        const list = await rawClient(r2.port).list({ clusterId: "late" })
+          .then(() => "answered", (err) => (err as Error).message);
+        assert(/not read the clusters/.test(list), `List: ${list}`);
+        open = true;
+        await waitFor(
+          () => r2.log().includes("watching etcd"),
+          10_000,
+          "r2 to read etcd",
+        );
+        const watcher = new CountingWatcher(r2.port, "late", true);
+        try {
+          await waitFor(
+            () => watcher.state.size === 3,
+            5_000,
+            "r2's snapshot to hold the 3 affiliates",
+          );
+          await rawClient(r1.port).affiliateUpdate({
+            clusterId: "late",
+            affiliateId: "a3",
+            affiliateData: enc("v1-a3"),
+            ttl: LONG_TTL,
+          });
+          await waitFor(
+            () => watcher.state.get("a3") === "v1-a3",
+            5_000,
+            "an update through r1 on r2's watcher",
+          );
+          assertEquals(watcher.snapshots, 1);
+          assertEquals(watcher.duplicates, 0);
+        } finally {
+          await watcher.stop();
+        }
+      } finally {
+        balancer.close();
+      }
+    });
+  },
+);
