@@ -17,7 +17,7 @@ import {
   type MeshStep,
 } from "../../core/mesh/types.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
-import { discoveryHooks } from "../_tools/fake_discovery.ts";
+import { discoveryHooks, REMOTE } from "../_tools/fake_discovery.ts";
 import {
   assert,
   assertEquals,
@@ -27,23 +27,6 @@ import {
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
 const CLUSTER_ID = "8XuV9TZHW08DOk3bVxQjH9ih_TBKjnh-j44tsCLSBzo=";
-
-const REMOTE: AffiliateSpec = {
-  nodeId: "remote-1",
-  hostname: "edge-b",
-  nodename: "edge-b",
-  machineType: "edge",
-  operatingSystem: "edgespan",
-  addresses: ["192.0.2.20"],
-  kubespan: {
-    publicKey: "THtfKtfNnzJs1nMQKs5IXqK0DFXmM//0WMY+NnaZrhU=",
-    address: "fd7f:175a:b97c:5602::20",
-    additionalAddresses: [],
-    endpoints: ["192.0.2.20:51820"],
-    excludeAdvertisedNetworks: [],
-  },
-  sources: [],
-};
 
 function fakeDiscovery(published: AffiliateSpec[], left: string[] = []) {
   return definePlugin({

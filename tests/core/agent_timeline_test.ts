@@ -2,32 +2,13 @@ import { Agent } from "../../core/agent.ts";
 import { silentLogger } from "../../core/log/logger.ts";
 import { definePlugin } from "../../core/plugins/types.ts";
 import type { MeshPassInput, MeshStep } from "../../core/mesh/types.ts";
-import type {
-  AffiliateSpec,
-  PeerStatusSpec,
-} from "../../core/resources/specs.ts";
+import type { PeerStatusSpec } from "../../core/resources/specs.ts";
 import { Timeline } from "../../core/timeline.ts";
-import { discoveryHooks } from "../_tools/fake_discovery.ts";
+import { discoveryHooks, REMOTE } from "../_tools/fake_discovery.ts";
 import { assert, assertEquals } from "../_tools/assert.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
 const KEY = "THtfKtfNnzJs1nMQKs5IXqK0DFXmM//0WMY+NnaZrhU=";
-const REMOTE: AffiliateSpec = {
-  nodeId: "remote-1",
-  hostname: "edge-b",
-  nodename: "edge-b",
-  machineType: "edge",
-  operatingSystem: "edgespan",
-  addresses: ["192.0.2.20"],
-  kubespan: {
-    publicKey: KEY,
-    address: "fd7f:175a:b97c:5602::20",
-    additionalAddresses: [],
-    endpoints: ["192.0.2.20:51820"],
-    excludeAdvertisedNetworks: [],
-  },
-  sources: [],
-};
 
 const discovery = definePlugin({
   name: "fake-discovery",

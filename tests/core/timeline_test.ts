@@ -1,20 +1,8 @@
 import { recordPeerStatuses, Timeline } from "../../core/timeline.ts";
-import type { PeerStatusSpec } from "../../core/resources/specs.ts";
+import { peerStatus } from "../_tools/peer_status.ts";
 import { assertEquals } from "../_tools/assert.ts";
 
-function status(over: Partial<PeerStatusSpec>): PeerStatusSpec {
-  return {
-    endpoint: "192.0.2.1:51820",
-    label: "b",
-    state: "unknown",
-    receiveBytes: 0,
-    transmitBytes: 0,
-    lastHandshakeTime: "",
-    lastUsedEndpoint: "192.0.2.1:51820",
-    lastEndpointChange: "",
-    ...over,
-  };
-}
+const status = peerStatus;
 
 Deno.test("recordPeerStatuses() moves the device's handshake time onto the monotonic clock and keeps first times", () => {
   const timeline = new Timeline({ clock: () => 0, timeOrigin: 0 });

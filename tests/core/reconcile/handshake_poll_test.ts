@@ -2,22 +2,10 @@ import {
   handshakeLanded,
   nextHandshakePoll,
 } from "../../../core/reconcile/handshake_poll.ts";
-import type { PeerStatusSpec } from "../../../core/resources/specs.ts";
+import { peerStatus } from "../../_tools/peer_status.ts";
 import { assertEquals } from "../../_tools/assert.ts";
 
-function status(over: Partial<PeerStatusSpec> = {}): PeerStatusSpec {
-  return {
-    endpoint: "192.0.2.1:51820",
-    label: "b",
-    state: "unknown",
-    receiveBytes: 0,
-    transmitBytes: 0,
-    lastHandshakeTime: "",
-    lastUsedEndpoint: "192.0.2.1:51820",
-    lastEndpointChange: "",
-    ...over,
-  };
-}
+const status = peerStatus;
 
 Deno.test("nextHandshakePoll() looks again after 20, 40, 80 ... 250 ms while a peer waits, then leaves it to the tick", () => {
   const waiting = new Map([["A", status()], ["B", status({ state: "up" })]]);

@@ -2,20 +2,14 @@ import { assertEquals } from "../../_tools/assert.ts";
 import { testPluginContext } from "../../_tools/plugin_context.ts";
 import type { LocalIdentity } from "../../../core/identity/identity.ts";
 import type { Resource } from "../../../core/resources/store.ts";
-import type { PeerStatusSpec } from "../../../core/resources/specs.ts";
+import { peerStatus } from "../../_tools/peer_status.ts";
 import { RELAY_DEFAULTS } from "../../../plugins/peer_relay/options.ts";
 import { peerRelayPlugin } from "../../../plugins/peer_relay/plugin.ts";
 
-const STATUS: PeerStatusSpec = {
+const STATUS = peerStatus({
   endpoint: "192.0.2.2:51820",
-  label: "b",
-  state: "unknown",
-  receiveBytes: 0,
-  transmitBytes: 0,
-  lastHandshakeTime: "",
   lastUsedEndpoint: "192.0.2.2:51820",
-  lastEndpointChange: "",
-};
+});
 
 Deno.test("peer-relay reads the offered relays once per pass, even when passes share a clock reading", () => {
   const reads: string[] = [];
