@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { bundledCommand } from "./_bundle.ts";
-import { fetchTimeline, processCpuMs } from "./mesh_bench.ts";
+import { cpuMsOfPid, fetchTimeline } from "./mesh_bench.ts";
 import { canUseNetns } from "../_tools/netns.ts";
 
 const SECRET = "B7kzFvlH7aTcBmSlk5czGsbqXTJQWJo6ViKrkiMzrIk=";
@@ -121,7 +121,7 @@ async function agentRun(
             peakMb: statusKb(child.pid, "VmHWM") / 1024,
             fileMb: statusKb(child.pid, "RssFile") / 1024,
             anonMb: statusKb(child.pid, "RssAnon") / 1024,
-            cpuMs: processCpuMs(child.pid),
+            cpuMs: cpuMsOfPid(child.pid),
             apiReadyMs: t.timeOrigin - spawnedAt + (t.events.apiReady ?? NaN),
           };
         }

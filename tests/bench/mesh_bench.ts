@@ -177,7 +177,7 @@ export async function reconcileRuns(socket: string): Promise<number> {
 }
 
 /** User + system CPU time of a process so far, ms (/proc/PID/stat, 100 ticks a second). */
-export function processCpuMs(pid: number): number {
+export function cpuMsOfPid(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -380,7 +380,7 @@ async function edgespanMesh(
     await waitForMesh(demo, 180_000);
     // `ip netns exec` execs the agent: the pid is the agent's (read now,
     // a little after the full mesh, only where the timeline has no CPU).
-    const cpuNow = demo.agents.map((a) => processCpuMs(a.process.pid));
+    const cpuNow = demo.agents.map((a) => cpuMsOfPid(a.process.pid));
     const zero = Math.min(...demo.agents.map((a) => a.spawnedAt));
     const raw = await timelines(demo);
     const passes = await Promise.all(

@@ -36,7 +36,7 @@ function fakeDiscovery(published: AffiliateSpec[], left: string[] = []) {
     description: "test",
     defaultEnabled: true,
     create: () => ({
-      discovery: {
+      discovery: discoveryHooks({
         publish: (local) => {
           published.push(local);
           return Promise.resolve();
@@ -47,8 +47,7 @@ function fakeDiscovery(published: AffiliateSpec[], left: string[] = []) {
           left.push("left");
           return Promise.resolve();
         },
-        health: () => ({ state: "connected" as const, detail: "" }),
-      },
+      }),
     }),
   });
 }
